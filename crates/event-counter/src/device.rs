@@ -1,0 +1,382 @@
+//! One event-counter device: the ISR path and the thread API.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use racefree::{
+    lock_class, ClosePolicy, Consistent, Error, Gate, Guard, Lock, Result, Revocable, Semaphore,
+    ThreadContext, Timeout, Versioned,
+};
+
+use crate::kernel::{EventSource, Kernel, NotificationSink};
+use crate::ring::{Event, EventRing};
+use crate::settings::{Edge, RawSettings, Settings};
+
+/// How many events are copied per hold of the ISR lock, so that a large read
+/// never keeps interrupts masked for long (seed 003: hold spinlocks briefly).
+const READ_CHUNK: usize = 8;
+
+/// Reconciliation counters. Same layout as C's `struct event_counter_stats`.
+///
+/// At any quiescent point: `seen == read + dropped + pending`; every
+/// interrupt is `seen` or `ignored`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events counted in interrupt context while enabled.
+    pub seen: u32,
+    /// Interrupts that arrived while disabled.
+    pub ignored: u32,
+    /// Events handed to readers.
+    pub read: u32,
+    /// Events whose timestamp did not fit the ring.
+    pub dropped: u32,
+    /// Events captured and not yet read.
+    pub pending: u32,
+}
+
+/// What the ISR touches, under the ISR lock (seed 000's fix: every access to
+/// the shared counters, from the ISR and from readers, is under one spinlock).
+struct IsrShared {
+    ring: EventRing,
+    seen: u32,
+    ignored: u32,
+    read: u32,
+    dropped: u32,
+    enabled: bool,
+    overflow: crate::settings::Overflow,
+}
+
+/// What only threads touch, under the thread lock.
+struct ThreadShared<S> {
+    settings: Settings,
+    sink: Option<S>,
+    /// Set by `remove` before it disables the source, so that a concurrent
+    /// `configure` revalidating after its callout cannot re-enable it.
+    removing: bool,
+}
+
+impl<S> Consistent for ThreadShared<S> {
+    // Every field is updated in one step under the lock, so the state is
+    // consistent whenever the lock can be released.
+    fn is_consistent(&self) -> bool {
+        true
+    }
+}
+
+/// An event-counter device.
+///
+/// Built in place by the platform glue: [`Device::new`], then
+/// [`Device::init`] at its final address, which publishes the device as
+/// ready as its very last step (seed 001, *Startup*; seed 002, "no object
+/// can be made available until it is in a state where it can function").
+pub struct Device<K: Kernel, H: EventSource, S: NotificationSink> {
+    isr: Lock<IsrShared, K::Spin>,
+    thread: Lock<Versioned<ThreadShared<S>>, K::Mutex>,
+    /// Seed 001, *Shutdown*: closing flag plus in-flight count.
+    gate: Gate<K::Semaphore>,
+    /// Seeds 002/003, hot-unplug: the hardware binding can go away.
+    hardware: Revocable<H, K::Semaphore>,
+    /// Given by the ISR when the ring goes from empty to non-empty, and by
+    /// close/remove to wake waiters.
+    events: K::Semaphore,
+    ready: AtomicBool,
+}
+
+impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
+    /// A device over `ring`, driving `hardware`, with devicetree's `edge`.
+    /// Not usable until [`Device::init`] has run.
+    pub fn new(ring: EventRing, hardware: H, edge: Edge) -> Self {
+        let settings = Settings::with_edge(edge);
+        Device {
+            isr: Lock::new(
+                IsrShared {
+                    ring,
+                    seen: 0,
+                    ignored: 0,
+                    read: 0,
+                    dropped: 0,
+                    enabled: false,
+                    overflow: settings.overflow,
+                },
+                lock_class!("event_counter::isr"),
+            ),
+            thread: Lock::new(
+                Versioned::new(ThreadShared { settings, sink: None, removing: false }),
+                lock_class!("event_counter::thread"),
+            ),
+            gate: Gate::new(),
+            hardware: Revocable::new(hardware),
+            events: K::Semaphore::new(),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// Initialises the kernel objects in place and publishes the device.
+    ///
+    /// # Safety
+    /// - `self` is at its final address and is never moved afterwards;
+    /// - called once, before any other method, with no concurrent access.
+    pub unsafe fn init(&self) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            self.isr.init();
+            self.thread.init();
+            self.gate.init();
+            self.hardware.init();
+            self.events.init();
+        }
+        // Ordering: Release publishes the initialised objects to every
+        // context that sees `ready == true` with Acquire.
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Device::init`] completed.
+    pub fn is_ready(&self) -> bool {
+        // Ordering: Acquire pairs with the Release in `init`.
+        self.ready.load(Ordering::Acquire)
+    }
+
+    fn check_ready(&self) -> Result<()> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(Error::Gone)
+        }
+    }
+
+    // ---- ISR path -------------------------------------------------------
+
+    /// Records one event. Interrupt context: takes only the ISR lock, never
+    /// blocks, never logs.
+    pub fn on_event(&self, cycles: u32) {
+        if !self.is_ready() {
+            return;
+        }
+        let wake = {
+            let mut s = self.isr.lock();
+            if !s.enabled {
+                s.ignored = s.ignored.wrapping_add(1);
+                return;
+            }
+            let event = Event { sequence: s.seen, cycles };
+            s.seen = s.seen.wrapping_add(1);
+            let overflow = s.overflow;
+            let was_empty = s.ring.is_empty();
+            if s.ring.push(event, overflow) {
+                s.dropped = s.dropped.wrapping_add(1);
+            }
+            // Only the empty -> non-empty transition needs a wake-up: a waiter
+            // always checks the ring before it sleeps (no lost wake-up).
+            was_empty && !s.ring.is_empty()
+        };
+        if wake {
+            self.events.give();
+        }
+    }
+
+    // ---- thread API -----------------------------------------------------
+
+    /// Opens the device for its one client and enables the source.
+    pub fn open(&self, ctx: &ThreadContext) -> Result<()> {
+        self.check_ready()?;
+        let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
+        self.gate.open()?;
+        let guard = self.thread.lock(ctx);
+        self.apply_settings(guard, &hardware)
+    }
+
+    /// Closes the device: refuses new operations, wakes waiters, waits up to
+    /// `timeout` for operations in flight, then fails or proceeds per `policy`.
+    pub fn close(&self, ctx: &ThreadContext, timeout: Timeout, policy: ClosePolicy) -> Result<()> {
+        self.check_ready()?;
+        let _ = ctx;
+        if self.hardware.is_revoked() {
+            return Err(Error::Gone);
+        }
+        self.gate.pre_close()?;
+        // Blocked waiters are operations in flight: wake them so that they
+        // see the closing flag and leave.
+        self.events.give();
+        self.gate.close(timeout, policy)?;
+        // Closed: no operation can start, so disabling here cannot race a
+        // configure. Interrupts from now on count as ignored.
+        self.isr.lock().enabled = false;
+        if let Some(hardware) = self.hardware.try_access() {
+            let edge = self.thread.lock(ctx).get().settings.edge;
+            hardware.set(false, edge)?;
+        }
+        Ok(())
+    }
+
+    /// Moves up to `out.len()` captured events into `out`, oldest first.
+    pub fn read(&self, ctx: &ThreadContext, out: &mut [Event]) -> Result<usize> {
+        let _ = ctx;
+        if out.is_empty() {
+            return Err(Error::Invalid);
+        }
+        let (_op, _hardware) = self.begin()?;
+        let mut copied = 0;
+        for chunk in out.chunks_mut(READ_CHUNK) {
+            let mut s = self.isr.lock();
+            let n = s.ring.pop_into(chunk);
+            s.read = s.read.wrapping_add(n);
+            copied += n as usize;
+            if (n as usize) < chunk.len() {
+                break;
+            }
+        }
+        Ok(copied)
+    }
+
+    /// Waits until at least one event is pending; returns how many.
+    pub fn wait(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<u32> {
+        let _ = ctx;
+        let (_op, _hardware) = self.begin()?;
+        let deadline = match timeout {
+            Timeout::Millis(ms) => Some(K::uptime_ms() + u64::from(ms)),
+            _ => None,
+        };
+        loop {
+            let pending = self.isr.lock().ring.len();
+            if pending > 0 {
+                return Ok(pending);
+            }
+            if self.hardware.is_revoked() {
+                // Pass the wake-up on to any other waiter.
+                self.events.give();
+                return Err(Error::Gone);
+            }
+            if self.gate.state() != racefree::GateState::Open {
+                self.events.give();
+                return Err(Error::Closed);
+            }
+            let remaining = match (timeout, deadline) {
+                (Timeout::Millis(_), Some(deadline)) => {
+                    let now = K::uptime_ms();
+                    if now >= deadline {
+                        return Err(Error::TimedOut);
+                    }
+                    Timeout::Millis((deadline - now).min(u64::from(u32::MAX)) as u32)
+                }
+                (other, _) => other,
+            };
+            // A give that raced the check above is still counted by the
+            // semaphore, so this returns at once; a stale token only costs
+            // one more turn of the loop.
+            self.events.take(remaining)?;
+        }
+    }
+
+    /// Applies new settings; `-EINVAL` leaves everything unchanged.
+    pub fn configure(&self, ctx: &ThreadContext, raw: RawSettings) -> Result<()> {
+        let settings = Settings::try_from(raw)?;
+        let (_op, hardware) = self.begin()?;
+        let mut guard = self.thread.lock(ctx);
+        guard.update(|t| t.settings = settings);
+        self.apply_settings(guard, &hardware)
+    }
+
+    /// The current settings.
+    pub fn settings(&self, ctx: &ThreadContext) -> Result<RawSettings> {
+        let (_op, _hardware) = self.begin()?;
+        Ok(self.thread.lock(ctx).get().settings.into())
+    }
+
+    /// The reconciliation counters; available whether or not the device is
+    /// open, and after removal (they are driver memory, not hardware).
+    pub fn stats(&self) -> Result<Stats> {
+        self.check_ready()?;
+        let s = self.isr.lock();
+        Ok(Stats {
+            seen: s.seen,
+            ignored: s.ignored,
+            read: s.read,
+            dropped: s.dropped,
+            pending: s.ring.len(),
+        })
+    }
+
+    /// Installs or clears the notification sink.
+    pub fn set_sink(&self, ctx: &ThreadContext, sink: Option<S>) -> Result<()> {
+        let (_op, _hardware) = self.begin()?;
+        self.thread.lock(ctx).update(|t| t.sink = sink);
+        Ok(())
+    }
+
+    /// Calls the sink with the pending count, with no driver lock held, and
+    /// revalidates afterwards (seed 001, *calling an external component*).
+    ///
+    /// Returns the sink's result, or [`Error::WouldBlock`] (`-EAGAIN`) when
+    /// the settings or the sink changed while it ran, so the result may be
+    /// stale and the caller should notify again.
+    pub fn notify(&self, ctx: &ThreadContext) -> Result<i32> {
+        let (_op, _hardware) = self.begin()?;
+        let mut guard = self.thread.lock(ctx);
+        let sink = guard.get().sink.clone().ok_or(Error::Invalid)?;
+        let pending = self.isr.lock().ring.len();
+        let outcome = guard.unlock_around(|| sink.notify(pending))?;
+        if outcome.changed {
+            return Err(Error::WouldBlock);
+        }
+        Ok(outcome.value)
+    }
+
+    /// Removes the device at run time (hot-unplug): disables the source
+    /// first, wakes waiters, then waits up to `timeout` for calls in flight
+    /// and releases the hardware binding.
+    pub fn remove(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
+        self.check_ready()?;
+        {
+            let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
+            let mut guard = self.thread.lock(ctx);
+            if guard.get().removing {
+                return Err(Error::Gone);
+            }
+            guard.update(|t| t.removing = true);
+            let edge = guard.get().settings.edge;
+            drop(guard);
+            self.isr.lock().enabled = false;
+            // Best effort: the binding's own drop disables it too.
+            let _ = hardware.set(false, edge);
+        }
+        self.events.give();
+        match self.hardware.revoke(timeout)? {
+            true => Ok(()),
+            false => Err(Error::Gone),
+        }
+    }
+
+    /// Starts an operation: ready, open, and the hardware still present.
+    /// Both returned guards must live until the operation ends.
+    fn begin(&self) -> Result<(racefree::Operation<'_, K::Semaphore>, racefree::RevocableGuard<'_, H, K::Semaphore>)> {
+        self.check_ready()?;
+        let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
+        let op = self.gate.begin()?;
+        Ok((op, hardware))
+    }
+
+    /// Pushes the settings to the ISR state and to the hardware. The call
+    /// into the hardware runs with the thread lock released; if anything
+    /// changed meanwhile, the newest settings are applied again, so the last
+    /// writer always wins (seed 001: revalidate after the callout).
+    fn apply_settings(
+        &self,
+        mut guard: Guard<'_, Versioned<ThreadShared<S>>, K::Mutex>,
+        hardware: &H,
+    ) -> Result<()> {
+        loop {
+            let t = guard.get();
+            let enabled = t.settings.enabled && !t.removing;
+            let (edge, overflow) = (t.settings.edge, t.settings.overflow);
+            {
+                let mut s = self.isr.lock();
+                s.enabled = enabled;
+                s.overflow = overflow;
+            }
+            let outcome = guard.unlock_around(|| hardware.set(enabled, edge))?;
+            if !outcome.changed {
+                return outcome.value;
+            }
+        }
+    }
+}

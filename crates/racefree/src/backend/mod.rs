@@ -1,0 +1,13 @@
+//! Host and model backends. The Zephyr backends (`k_spinlock`, `k_mutex`, `k_sem`) live in
+//! the Zephyr glue crate and implement the same traits.
+//!
+//! | backend | kind | Zephyr counterpart |
+//! |---|---|---|
+//! | `StdSpin` / `LoomSpin` | [`IsrSafe`](crate::IsrSafe) | `k_spinlock` |
+//! | `StdMutex` / `LoomMutex` | [`ThreadOnly`](crate::ThreadOnly), timed | `k_mutex` |
+//! | `StdSemaphore` / `LoomSemaphore` | [`Semaphore`](crate::Semaphore) | `k_sem` |
+
+#[cfg(loom)]
+pub mod loom;
+#[cfg(all(feature = "std", not(loom)))]
+pub mod std;

@@ -1,0 +1,216 @@
+//! Seed 001, *Foundation*: one driver, many devices (1:n), a lock each, and the driver lock
+//! never held while working in a device.
+//!
+//! [`Driver`] tracks which device slots are attached (`Open`), refuses new ones after
+//! [`pre_deinit`](Driver::pre_deinit) (`PreDeinit`), and refuses [`deinit`](Driver::deinit)
+//! while any device is attached (seed 001, *Shutdown*, applied to `s_driver`: "a counter of all
+//! `s_device` instances"). Its lock is taken and released inside each call, so callers always
+//! work in a device with no driver lock held.
+
+use core::marker::PhantomData;
+
+use crate::context::{ContextProbe, ThreadContext};
+use crate::lock::{Backend, Lock, LockClass, TimedBackend};
+use crate::{Error, Result};
+
+struct DriverState<const N: usize> {
+    deiniting: bool,
+    deinited: bool,
+    open_devices: usize,
+    open: [bool; N],
+}
+
+/// Driver-level bookkeeping for up to `N` devices, behind a thread-only lock.
+///
+/// # Examples
+///
+/// ```
+/// use racefree::{lock_class, Driver, Error, StdMutex, StdProbe, ThreadContext};
+///
+/// let ctx = ThreadContext::current::<StdProbe>().unwrap();
+/// let drv: Driver<StdMutex, 2> = Driver::new(lock_class!("uart.driver"));
+/// // SAFETY: not moved after this, not used yet.
+/// unsafe { drv.init() };
+/// let com1 = drv.attach(&ctx, 0).unwrap();      // driver lock already released here
+/// assert_eq!(drv.attach(&ctx, 0).err(), Some(Error::Busy));
+/// assert_eq!(drv.attach(&ctx, 2).err(), Some(Error::Invalid));
+/// drv.pre_deinit(&ctx).unwrap();
+/// assert_eq!(drv.attach(&ctx, 1).err(), Some(Error::Closed));
+/// assert_eq!(drv.deinit(&ctx), Err(Error::Busy));
+/// drv.detach(&ctx, com1);
+/// drv.deinit(&ctx).unwrap();
+/// ```
+pub struct Driver<B: TimedBackend, const N: usize> {
+    state: Lock<DriverState<N>, B>,
+}
+
+impl<B: TimedBackend, const N: usize> Driver<B, N> {
+    /// A driver with no device attached.
+    pub fn new(class: &'static LockClass) -> Self {
+        Self {
+            state: Lock::new(
+                DriverState { deiniting: false, deinited: false, open_devices: 0, open: [false; N] },
+                class,
+            ),
+        }
+    }
+
+    /// Initialises the driver lock in place.
+    ///
+    /// # Safety
+    ///
+    /// Same contract as [`Lock::init`]: final address, once, before use.
+    pub unsafe fn init(&self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.state.init() }
+    }
+
+    /// Attaches device `index` (`Open`).
+    ///
+    /// `Err(Invalid)` for a bad index, `Err(Closed)` once deinit started, `Err(Busy)` if the
+    /// index is already attached. The driver lock is released before returning.
+    pub fn attach(&self, ctx: &ThreadContext, index: usize) -> Result<DeviceTicket<'_, B, N>> {
+        if index >= N {
+            return Err(Error::Invalid);
+        }
+        let mut s = self.state.lock(ctx);
+        if s.deiniting || s.deinited {
+            return Err(Error::Closed);
+        }
+        if s.open[index] {
+            return Err(Error::Busy);
+        }
+        s.open[index] = true;
+        s.open_devices += 1;
+        drop(s);
+        Ok(DeviceTicket { driver: self, index, _not_send: PhantomData })
+    }
+
+    /// Detaches a device (`Close`); dropping the ticket does the same.
+    ///
+    /// # Panics
+    ///
+    /// If the ticket belongs to another driver.
+    pub fn detach(&self, ctx: &ThreadContext, ticket: DeviceTicket<'_, B, N>) {
+        assert!(core::ptr::eq(ticket.driver, self), "ticket from another driver");
+        let index = ticket.index;
+        core::mem::forget(ticket);
+        self.release(ctx, index);
+    }
+
+    fn release(&self, ctx: &ThreadContext, index: usize) {
+        let mut s = self.state.lock(ctx);
+        debug_assert!(s.open[index]);
+        s.open[index] = false;
+        s.open_devices -= 1;
+    }
+
+    /// Refuses new attaches from now on (`PreDeinit`). `Err(Already)` if already called,
+    /// `Err(Closed)` after `deinit`.
+    pub fn pre_deinit(&self, ctx: &ThreadContext) -> Result<()> {
+        let mut s = self.state.lock(ctx);
+        if s.deinited {
+            return Err(Error::Closed);
+        }
+        if s.deiniting {
+            return Err(Error::Already);
+        }
+        s.deiniting = true;
+        Ok(())
+    }
+
+    /// Deinitialises (`Deinit`). `Err(Busy)` while any device is attached, leaving the state
+    /// unchanged; `Err(Closed)` if already deinitialised.
+    pub fn deinit(&self, ctx: &ThreadContext) -> Result<()> {
+        let mut s = self.state.lock(ctx);
+        if s.deinited {
+            return Err(Error::Closed);
+        }
+        if s.open_devices > 0 {
+            return Err(Error::Busy);
+        }
+        s.deiniting = true;
+        s.deinited = true;
+        Ok(())
+    }
+
+    /// Number of attached devices.
+    pub fn attached(&self, ctx: &ThreadContext) -> usize {
+        self.state.lock(ctx).open_devices
+    }
+}
+
+/// An attached device slot; detaches on drop. `!Send`: it is dropped in the thread that
+/// attached it.
+#[must_use = "the device is detached as soon as the ticket is dropped"]
+pub struct DeviceTicket<'a, B: TimedBackend, const N: usize> {
+    driver: &'a Driver<B, N>,
+    index: usize,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<B: TimedBackend, const N: usize> DeviceTicket<'_, B, N> {
+    /// The device index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl<B: TimedBackend, const N: usize> Drop for DeviceTicket<'_, B, N> {
+    fn drop(&mut self) {
+        debug_assert!(!<B as Backend>::Probe::in_isr(), "device ticket dropped in ISR");
+        // SAFETY: the ticket was created with thread-context evidence and is `!Send`, so it is
+        // dropped on that same thread, in thread context.
+        let ctx = unsafe { ThreadContext::new_unchecked() };
+        self.driver.release(&ctx, self.index);
+    }
+}
+
+#[cfg(all(test, feature = "std", not(loom)))]
+mod tests {
+    use super::*;
+    use crate::{lock_class, StdMutex, StdProbe};
+
+    fn ctx() -> ThreadContext {
+        ThreadContext::current::<StdProbe>().unwrap()
+    }
+
+    #[test]
+    fn attach_releases_the_driver_lock() {
+        let d: Driver<StdMutex, 3> = Driver::new(lock_class!("t.drv"));
+        let c = ctx();
+        let t = d.attach(&c, 1).unwrap();
+        assert_eq!(t.index(), 1);
+        assert!(d.state.try_lock(&c).is_some(), "no driver lock held while in a device");
+        assert_eq!(d.attached(&c), 1);
+        drop(t);
+        assert_eq!(d.attached(&c), 0);
+    }
+
+    #[test]
+    fn deinit_busy_keeps_state() {
+        let d: Driver<StdMutex, 1> = Driver::new(lock_class!("t.drv2"));
+        let c = ctx();
+        let t = d.attach(&c, 0).unwrap();
+        assert_eq!(d.deinit(&c), Err(Error::Busy));
+        drop(t);
+        let t = d.attach(&c, 0).unwrap(); // still attachable: deinit changed nothing
+        d.detach(&c, t);
+        assert_eq!(d.pre_deinit(&c), Ok(()));
+        assert_eq!(d.pre_deinit(&c), Err(Error::Already));
+        assert_eq!(d.deinit(&c), Ok(()));
+        assert_eq!(d.deinit(&c), Err(Error::Closed));
+        assert_eq!(d.pre_deinit(&c), Err(Error::Closed));
+        assert_eq!(d.attach(&c, 0).err(), Some(Error::Closed));
+    }
+
+    #[test]
+    #[should_panic(expected = "ticket from another driver")]
+    fn foreign_ticket_panics() {
+        let a: Driver<StdMutex, 1> = Driver::new(lock_class!("t.a"));
+        let b: Driver<StdMutex, 1> = Driver::new(lock_class!("t.b"));
+        let c = ctx();
+        let t = a.attach(&c, 0).unwrap();
+        b.detach(&c, t);
+    }
+}

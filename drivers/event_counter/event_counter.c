@@ -1,0 +1,199 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Device-model shim for the Rust event-counter driver.
+ *
+ * zephyr-lang-rust cannot define devices, so this file does what only C can:
+ * per-instance const config from devicetree, per-instance data (timer, GPIO
+ * callback, ring storage and the Rust driver state), the API table and
+ * DEVICE_DT_INST_DEFINE. Everything with logic in it is Rust: the API table
+ * points straight at the Rust entry points, and the interrupt trampolines
+ * below only read the cycle counter and call into Rust.
+ */
+
+#define DT_DRV_COMPAT racefree_event_counter
+
+#include <zephyr/device.h>
+#include <zephyr/devicetree.h>
+#include <zephyr/drivers/gpio.h>
+#include <zephyr/kernel.h>
+#include <zephyr/sys/util.h>
+
+#include <drivers/event_counter.h>
+
+#include "event_counter_shim.h"
+
+/* ---- Rust entry points (drivers/event_counter/src/ffi.rs) ---------------- */
+
+int z_event_counter_rs_init(const struct device *dev, void *state, size_t state_size);
+void z_event_counter_rs_on_event(void *state, uint32_t cycles);
+int z_event_counter_rs_open(const struct device *dev);
+int z_event_counter_rs_close(const struct device *dev, int64_t timeout_ms, uint32_t policy);
+int z_event_counter_rs_read(const struct device *dev, struct event_counter_event *events,
+			    size_t max_events);
+int z_event_counter_rs_wait(const struct device *dev, int64_t timeout_ms);
+int z_event_counter_rs_configure(const struct device *dev,
+				 const struct event_counter_settings *settings);
+int z_event_counter_rs_get_settings(const struct device *dev,
+				    struct event_counter_settings *settings);
+int z_event_counter_rs_get_stats(const struct device *dev, struct event_counter_stats *stats);
+int z_event_counter_rs_set_sink(const struct device *dev, event_counter_sink_t sink,
+				void *user_data);
+int z_event_counter_rs_notify(const struct device *dev);
+int z_event_counter_rs_remove(const struct device *dev, int64_t timeout_ms);
+
+/* ---- Interrupt trampolines: ISR context, no locks, no logging ------------ */
+
+static void event_counter_gpio_isr(const struct device *port, struct gpio_callback *cb,
+				   gpio_port_pins_t pins)
+{
+	struct event_counter_data *data = CONTAINER_OF(cb, struct event_counter_data, gpio_cb);
+
+	ARG_UNUSED(port);
+	ARG_UNUSED(pins);
+	z_event_counter_rs_on_event(data->rust_state, k_cycle_get_32());
+}
+
+static void event_counter_timer_expiry(struct k_timer *timer)
+{
+	struct event_counter_data *data = CONTAINER_OF(timer, struct event_counter_data, timer);
+
+	z_event_counter_rs_on_event(data->rust_state, k_cycle_get_32());
+}
+
+/* ---- Hardware hooks called by Rust (thread context) ---------------------- */
+
+static gpio_flags_t event_counter_edge_flags(uint32_t edge)
+{
+	switch (edge) {
+	case EVENT_COUNTER_EDGE_FALLING:
+		return GPIO_INT_EDGE_FALLING;
+	case EVENT_COUNTER_EDGE_BOTH:
+		return GPIO_INT_EDGE_BOTH;
+	default:
+		return GPIO_INT_EDGE_RISING;
+	}
+}
+
+int z_event_counter_source_set(const struct device *dev, bool enabled, uint32_t edge)
+{
+	const struct event_counter_config *config = dev->config;
+	struct event_counter_data *data = dev->data;
+
+	if (config->gpio.port != NULL) {
+		return gpio_pin_interrupt_configure_dt(
+			&config->gpio, enabled ? event_counter_edge_flags(edge) : GPIO_INT_DISABLE);
+	}
+	if (enabled) {
+		k_timer_start(&data->timer, K_USEC(config->timer_period_us),
+			      K_USEC(config->timer_period_us));
+	} else {
+		/* k_timer_stop() returns once no expiry can start any more. */
+		k_timer_stop(&data->timer);
+		data->timer_expiries += k_timer_status_get(&data->timer);
+	}
+	return 0;
+}
+
+uint32_t z_event_counter_source_generated(const struct device *dev)
+{
+	const struct event_counter_config *config = dev->config;
+	struct event_counter_data *data = dev->data;
+
+	if (config->gpio.port != NULL) {
+		return 0;
+	}
+	/* Expiries up to the last stop, plus those of the current run. */
+	return data->timer_expiries + data->timer.status;
+}
+
+/* ---- Init: wire the source, then hand over to Rust ----------------------- */
+
+static int event_counter_init(const struct device *dev)
+{
+	const struct event_counter_config *config = dev->config;
+	struct event_counter_data *data = dev->data;
+	int ret;
+
+	if (config->gpio.port != NULL) {
+		if (!gpio_is_ready_dt(&config->gpio)) {
+			/* Rust never initialises: every call answers -ENODEV. */
+			return -ENODEV;
+		}
+		ret = gpio_pin_configure_dt(&config->gpio, GPIO_INPUT);
+		if (ret < 0) {
+			return ret;
+		}
+		gpio_init_callback(&data->gpio_cb, event_counter_gpio_isr, BIT(config->gpio.pin));
+		ret = gpio_add_callback_dt(&config->gpio, &data->gpio_cb);
+		if (ret < 0) {
+			return ret;
+		}
+	} else {
+		k_timer_init(&data->timer, event_counter_timer_expiry, NULL);
+	}
+
+	/* Last step: Rust publishes the device as ready only if all of it succeeded. */
+	return z_event_counter_rs_init(dev, data->rust_state, sizeof(data->rust_state));
+}
+
+static const struct event_counter_driver_api event_counter_api = {
+	.open = z_event_counter_rs_open,
+	.close = z_event_counter_rs_close,
+	.read = z_event_counter_rs_read,
+	.wait = z_event_counter_rs_wait,
+	.configure = z_event_counter_rs_configure,
+	.get_settings = z_event_counter_rs_get_settings,
+	.get_stats = z_event_counter_rs_get_stats,
+	.set_sink = z_event_counter_rs_set_sink,
+	.notify = z_event_counter_rs_notify,
+	.remove = z_event_counter_rs_remove,
+};
+
+/* ---- Instances ---------------------------------------------------------- */
+
+#define EVENT_COUNTER_HAS_GPIO(inst)  DT_INST_NODE_HAS_PROP(inst, gpios)
+#define EVENT_COUNTER_HAS_TIMER(inst) DT_INST_NODE_HAS_PROP(inst, timer_period_us)
+
+#define EVENT_COUNTER_DEFINE(inst)                                                                 \
+	BUILD_ASSERT(EVENT_COUNTER_HAS_GPIO(inst) != EVENT_COUNTER_HAS_TIMER(inst),                 \
+		     "event-counter " DT_NODE_PATH(DT_DRV_INST(inst))                              \
+		     ": set exactly one event source, `gpios` or `timer-period-us`");               \
+	BUILD_ASSERT(DT_INST_PROP(inst, capture_depth) > 0,                                        \
+		     "event-counter " DT_NODE_PATH(DT_DRV_INST(inst))                              \
+		     ": capture-depth must be at least 1");                                        \
+	BUILD_ASSERT(DT_INST_PROP_OR(inst, timer_period_us, 1) > 0,                                \
+		     "event-counter " DT_NODE_PATH(DT_DRV_INST(inst))                              \
+		     ": timer-period-us must be at least 1");                                      \
+	static struct event_counter_event                                                          \
+		event_counter_ring_##inst[DT_INST_PROP(inst, capture_depth)];                       \
+	static struct event_counter_data event_counter_data_##inst;                                \
+	static const struct event_counter_config event_counter_config_##inst = {                   \
+		.ring = event_counter_ring_##inst,                                                 \
+		.capture_depth = DT_INST_PROP(inst, capture_depth),                                \
+		.timer_period_us = DT_INST_PROP_OR(inst, timer_period_us, 0),                      \
+		.default_edge = DT_INST_ENUM_IDX(inst, edge),                                      \
+		.name = DT_NODE_FULL_NAME(DT_DRV_INST(inst)),                                      \
+		.gpio = GPIO_DT_SPEC_INST_GET_OR(inst, gpios, {0}),                                \
+	};                                                                                         \
+	DEVICE_DT_INST_DEFINE(inst, event_counter_init, NULL, &event_counter_data_##inst,          \
+			      &event_counter_config_##inst, POST_KERNEL,                           \
+			      CONFIG_EVENT_COUNTER_INIT_PRIORITY, &event_counter_api);
+
+DT_INST_FOREACH_STATUS_OKAY(EVENT_COUNTER_DEFINE)
+
+/* Startup ordering (seed 001): a GPIO-driven counter must initialise after its
+ * controller. Zephyr's build also checks the devicetree dependency
+ * (CONFIG_CHECK_INIT_PRIORITIES); this states the Kconfig contract directly.
+ */
+#if defined(CONFIG_GPIO)
+BUILD_ASSERT(CONFIG_EVENT_COUNTER_INIT_PRIORITY > CONFIG_GPIO_INIT_PRIORITY,
+	     "CONFIG_EVENT_COUNTER_INIT_PRIORITY must be greater than CONFIG_GPIO_INIT_PRIORITY");
+#endif
+
+/* Every instance, for enumeration from Rust and C (the demo lists them). */
+#define EVENT_COUNTER_DEVICE_PTR(inst) DEVICE_DT_INST_GET(inst),
+
+const struct device *const z_event_counter_devices[] = {
+	DT_INST_FOREACH_STATUS_OKAY(EVENT_COUNTER_DEVICE_PTR)};
+const size_t z_event_counter_device_count = ARRAY_SIZE(z_event_counter_devices);

@@ -1,0 +1,49 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Per-instance config and data of the event-counter shim. The fields marked
+ * "read by Rust" are mirrored, in this order, by `ShimConfig` in
+ * drivers/event_counter/src/ffi.rs; keep the two in step.
+ */
+
+#ifndef EVENT_COUNTER_SHIM_H_
+#define EVENT_COUNTER_SHIM_H_
+
+#include <zephyr/drivers/gpio.h>
+#include <zephyr/kernel.h>
+#include <zephyr/sys/util.h>
+
+#include <drivers/event_counter.h>
+
+/* Const, from devicetree (ROM). */
+struct event_counter_config {
+	/* Read by Rust. */
+	struct event_counter_event *ring;
+	uint32_t capture_depth;
+	uint32_t timer_period_us;
+	uint32_t default_edge;
+	const char *name;
+	/* C only. */
+	struct gpio_dt_spec gpio;
+};
+
+/* Mutable (RAM). The Rust driver state comes first so that its alignment holds. */
+struct event_counter_data {
+	/* Opaque to C: the Rust `Device` lives here, initialised in place by
+	 * z_event_counter_rs_init(); its size is checked at build time by Rust
+	 * and again at init against sizeof().
+	 */
+	uint64_t rust_state[DIV_ROUND_UP(CONFIG_EVENT_COUNTER_STATE_SIZE, sizeof(uint64_t))];
+	/* The event source: exactly one of these is used by an instance. */
+	union {
+		struct gpio_callback gpio_cb;
+		struct k_timer timer;
+	};
+	/* Timer sources: expiries the kernel reported up to the last stop. */
+	uint32_t timer_expiries;
+};
+
+/* Enable or disable the interrupt source (thread context; called by Rust). */
+int z_event_counter_source_set(const struct device *dev, bool enabled, uint32_t edge);
+
+#endif /* EVENT_COUNTER_SHIM_H_ */

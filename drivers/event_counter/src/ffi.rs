@@ -1,0 +1,184 @@
+//! `extern "C"` entry points: the C API table (`event_counter.c`) points at
+//! these. Each resolves the device (`-ENODEV` until its init completed),
+//! demands thread context where the operation may block (`-EPERM` from an
+//! ISR), converts arguments (`-EINVAL`) and maps racefree's errors to
+//! negative errnos. None of them can panic on bad input.
+
+use core::ffi::{c_int, c_void};
+
+use event_counter::{CloseRequest, Event, RawSettings, Result, Stats};
+use racefree::ThreadContext;
+use zephyr::raw;
+
+use crate::shim::{self, CSink, SinkFn};
+use crate::{ZephyrDevice, ZephyrProbe};
+
+/// `-EPERM`: a thread-only call from interrupt context.
+const EPERM: c_int = -1;
+
+/// The device and thread-context evidence, or the errno to return.
+fn thread_call(dev: *const raw::device) -> core::result::Result<(&'static ZephyrDevice, ThreadContext), c_int> {
+    let device = shim::device(dev).ok_or(racefree::Error::Gone.to_errno())?;
+    let ctx = ThreadContext::current::<ZephyrProbe>().ok_or(EPERM)?;
+    Ok((device, ctx))
+}
+
+fn errno(result: Result<()>) -> c_int {
+    match result {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+macro_rules! thread_entry {
+    ($dev:expr, |$device:ident, $ctx:ident| $body:expr) => {
+        match thread_call($dev) {
+            Ok(($device, $ctx)) => $body,
+            Err(errno) => errno,
+        }
+    };
+}
+
+#[no_mangle]
+unsafe extern "C" fn z_event_counter_rs_init(
+    dev: *const raw::device,
+    state: *mut c_void,
+    size: usize,
+) -> c_int {
+    // SAFETY: called once per device by its init function with its own storage.
+    errno(unsafe { shim::init(dev, state, size) })
+}
+
+#[no_mangle]
+unsafe extern "C" fn z_event_counter_rs_on_event(state: *mut c_void, cycles: u32) {
+    // SAFETY: the trampolines pass their instance's `rust_state`.
+    unsafe { shim::on_event(state, cycles) }
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_open(dev: *const raw::device) -> c_int {
+    thread_entry!(dev, |device, ctx| errno(device.open(&ctx)))
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_close(dev: *const raw::device, timeout_ms: i64, policy: u32) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        errno((|| {
+            let policy = CloseRequest::policy_from_raw(policy)?;
+            let timeout = CloseRequest::timeout_from_ms(timeout_ms)?;
+            device.close(&ctx, timeout, policy)
+        })())
+    })
+}
+
+#[no_mangle]
+unsafe extern "C" fn z_event_counter_rs_read(
+    dev: *const raw::device,
+    events: *mut Event,
+    max_events: usize,
+) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        if events.is_null() || max_events == 0 {
+            return racefree::Error::Invalid.to_errno();
+        }
+        // The count is returned as an int.
+        let max = max_events.min(c_int::MAX as usize);
+        // SAFETY: the caller passes a buffer of `max_events` events.
+        let out = unsafe { core::slice::from_raw_parts_mut(events, max) };
+        match device.read(&ctx, out) {
+            Ok(n) => n as c_int,
+            Err(e) => e.to_errno(),
+        }
+    })
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_wait(dev: *const raw::device, timeout_ms: i64) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        let result = CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| device.wait(&ctx, t));
+        match result {
+            Ok(pending) => pending.min(c_int::MAX as u32) as c_int,
+            Err(e) => e.to_errno(),
+        }
+    })
+}
+
+#[no_mangle]
+unsafe extern "C" fn z_event_counter_rs_configure(
+    dev: *const raw::device,
+    settings: *const RawSettings,
+) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        // SAFETY: NULL or a valid settings struct (C contract).
+        match unsafe { settings.as_ref() } {
+            Some(raw) => errno(device.configure(&ctx, *raw)),
+            None => racefree::Error::Invalid.to_errno(),
+        }
+    })
+}
+
+#[no_mangle]
+unsafe extern "C" fn z_event_counter_rs_get_settings(
+    dev: *const raw::device,
+    settings: *mut RawSettings,
+) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        if settings.is_null() {
+            return racefree::Error::Invalid.to_errno();
+        }
+        match device.settings(&ctx) {
+            Ok(current) => {
+                // SAFETY: non-NULL, and valid for writes (C contract).
+                unsafe { settings.write(current) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    })
+}
+
+#[no_mangle]
+unsafe extern "C" fn z_event_counter_rs_get_stats(dev: *const raw::device, stats: *mut Stats) -> c_int {
+    let Some(device) = shim::device(dev) else {
+        return racefree::Error::Gone.to_errno();
+    };
+    if stats.is_null() {
+        return racefree::Error::Invalid.to_errno();
+    }
+    // Only the ISR lock is taken: allowed from any context.
+    match device.stats() {
+        Ok(current) => {
+            // SAFETY: non-NULL, and valid for writes (C contract).
+            unsafe { stats.write(current) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_set_sink(
+    dev: *const raw::device,
+    sink: Option<SinkFn>,
+    user_data: *mut c_void,
+) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        let sink = sink.map(|func| CSink { func, dev, user_data });
+        errno(device.set_sink(&ctx, sink))
+    })
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_notify(dev: *const raw::device) -> c_int {
+    thread_entry!(dev, |device, ctx| match device.notify(&ctx) {
+        Ok(ret) => ret,
+        Err(e) => e.to_errno(),
+    })
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_remove(dev: *const raw::device, timeout_ms: i64) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        errno(CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| device.remove(&ctx, t)))
+    })
+}

@@ -1,0 +1,345 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Interrupt event counter: public C API.
+ *
+ * Events (GPIO edges or kernel-timer expiries) are counted and timestamped in
+ * interrupt context; threads open the device, read, wait for and configure
+ * them. The driver itself is written in Rust (drivers/event_counter/src);
+ * these static inline wrappers dispatch through the device's API table as
+ * every Zephyr driver class does.
+ *
+ * Every call returns a negative errno on failure:
+ *   -ENODEV    NULL device, device not ready (init failed), or removed
+ *   -EBADF     device not open, or being closed
+ *   -EBUSY     already open, or close timed out with operations in flight
+ *   -EALREADY  close already in progress
+ *   -EINVAL    invalid argument (NULL buffer, zero length, bad setting)
+ *   -EAGAIN    nothing to wait for and K_NO_WAIT given
+ *   -ETIMEDOUT timeout expired
+ *   -EPERM     thread-only call made from interrupt context
+ */
+
+#ifndef EVENT_COUNTER_DRIVERS_EVENT_COUNTER_H_
+#define EVENT_COUNTER_DRIVERS_EVENT_COUNTER_H_
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zephyr/device.h>
+#include <zephyr/kernel.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Event counter API
+ * @defgroup event_counter_api Event counter
+ * @{
+ */
+
+/** One captured event: its sequence number and the cycle counter at the ISR. */
+struct event_counter_event {
+	/** Number of the event since the device was initialised, from 0. */
+	uint32_t sequence;
+	/** k_cycle_get_32() when the interrupt was handled. */
+	uint32_t cycles;
+};
+
+/** Which GPIO edges are events (ignored by timer-driven devices). */
+enum event_counter_edge {
+	EVENT_COUNTER_EDGE_RISING = 0,
+	EVENT_COUNTER_EDGE_FALLING = 1,
+	EVENT_COUNTER_EDGE_BOTH = 2,
+};
+
+/** What a full timestamp ring does with a new event. Either way it is counted. */
+enum event_counter_overflow {
+	/** Keep the oldest timestamps; the new one is counted as dropped. */
+	EVENT_COUNTER_OVERFLOW_DROP_NEWEST = 0,
+	/** Replace the oldest timestamp, which is counted as dropped. */
+	EVENT_COUNTER_OVERFLOW_DROP_OLDEST = 1,
+};
+
+/** What event_counter_close() does when operations are still in flight at its timeout. */
+enum event_counter_close_policy {
+	/** Fail with -EBUSY; the device stays open and usable. */
+	EVENT_COUNTER_CLOSE_FAIL_IF_BUSY = 0,
+	/** Close anyway; the in-flight operations finish, new ones get -EBADF. */
+	EVENT_COUNTER_CLOSE_PROCEED = 1,
+};
+
+/** Run-time settings. Fields are plain integers so that bad values can be rejected (-EINVAL). */
+struct event_counter_settings {
+	/** enum event_counter_edge */
+	uint32_t edge;
+	/** enum event_counter_overflow */
+	uint32_t overflow;
+	/** Whether events are counted; the interrupt source is disabled while false. */
+	bool enabled;
+};
+
+/**
+ * Counters that reconcile: seen == read + dropped + pending at any quiescent
+ * point, and every interrupt is either seen or ignored.
+ */
+struct event_counter_stats {
+	/** Events counted in interrupt context while enabled. */
+	uint32_t seen;
+	/** Interrupts that arrived while disabled (counted, not captured). */
+	uint32_t ignored;
+	/** Events handed to readers. */
+	uint32_t read;
+	/** Events whose timestamp did not fit the ring. */
+	uint32_t dropped;
+	/** Events captured and not yet read. */
+	uint32_t pending;
+};
+
+/**
+ * Notification sink, called from thread context by event_counter_notify()
+ * with no driver lock held. It may call back into the driver.
+ *
+ * @return 0 on success or a negative errno, which event_counter_notify() returns.
+ */
+typedef int (*event_counter_sink_t)(const struct device *dev, uint32_t pending, void *user_data);
+
+/** @cond INTERNAL_HIDDEN */
+
+/* Timeouts cross into Rust as milliseconds: -1 forever, 0 no wait. */
+static inline int64_t z_event_counter_timeout_ms(k_timeout_t timeout)
+{
+	if (K_TIMEOUT_EQ(timeout, K_FOREVER)) {
+		return -1;
+	}
+	if (K_TIMEOUT_EQ(timeout, K_NO_WAIT)) {
+		return 0;
+	}
+	if (timeout.ticks < 0) {
+		/* Absolute timeouts are not supported. */
+		return INT64_MIN;
+	}
+	return (int64_t)k_ticks_to_ms_ceil64((uint64_t)timeout.ticks);
+}
+
+__subsystem struct event_counter_driver_api {
+	int (*open)(const struct device *dev);
+	int (*close)(const struct device *dev, int64_t timeout_ms, uint32_t policy);
+	int (*read)(const struct device *dev, struct event_counter_event *events, size_t max_events);
+	int (*wait)(const struct device *dev, int64_t timeout_ms);
+	int (*configure)(const struct device *dev, const struct event_counter_settings *settings);
+	int (*get_settings)(const struct device *dev, struct event_counter_settings *settings);
+	int (*get_stats)(const struct device *dev, struct event_counter_stats *stats);
+	int (*set_sink)(const struct device *dev, event_counter_sink_t sink, void *user_data);
+	int (*notify)(const struct device *dev);
+	int (*remove)(const struct device *dev, int64_t timeout_ms);
+};
+
+#define Z_EVENT_COUNTER_API(dev) ((const struct event_counter_driver_api *)(dev)->api)
+
+/* Events the source itself generated, as the kernel counts them: k_timer
+ * expiries for a timer source (its status count), 0 for a GPIO source, whose
+ * edges only their producer can count. For reconciliation in tests and demos.
+ */
+uint32_t z_event_counter_source_generated(const struct device *dev);
+
+/** @endcond */
+
+/**
+ * @brief Open the device for this client (one client at a time).
+ *
+ * @retval 0 opened
+ * @retval -EBUSY already open, or a forced close still has operations in flight
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_open(const struct device *dev)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->open(dev);
+}
+
+/**
+ * @brief Close the device (seed 001's protocol).
+ *
+ * New operations are refused at once (-EBADF); the call then waits up to
+ * @p timeout for operations in flight to finish. Blocked waiters are woken
+ * and return -EBADF.
+ *
+ * @retval 0 closed
+ * @retval -EBUSY timed out with operations in flight and policy FAIL_IF_BUSY; still open
+ * @retval -EALREADY another close is in progress
+ * @retval -EBADF not open
+ * @retval -EINVAL bad policy or absolute timeout
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_close(const struct device *dev, k_timeout_t timeout,
+				      enum event_counter_close_policy policy)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->close(dev, z_event_counter_timeout_ms(timeout),
+					       (uint32_t)policy);
+}
+
+/**
+ * @brief Copy out up to @p max_events captured events, oldest first.
+ *
+ * @return number of events copied (0 when none are pending)
+ * @retval -EINVAL NULL buffer or @p max_events == 0
+ * @retval -EBADF not open, or closing
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_read(const struct device *dev, struct event_counter_event *events,
+				     size_t max_events)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->read(dev, events, max_events);
+}
+
+/**
+ * @brief Wait until at least one event is pending.
+ *
+ * @return number of pending events (> 0)
+ * @retval -EAGAIN none pending and @p timeout is K_NO_WAIT
+ * @retval -ETIMEDOUT none arrived within @p timeout
+ * @retval -EBADF not open, or closed while waiting
+ * @retval -EINVAL absolute timeout
+ * @retval -ENODEV NULL, not ready, or removed (also while waiting)
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_wait(const struct device *dev, k_timeout_t timeout)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->wait(dev, z_event_counter_timeout_ms(timeout));
+}
+
+/**
+ * @brief Change edge, overflow policy and enable state.
+ *
+ * @retval 0 applied
+ * @retval -EINVAL NULL settings or a value out of range (nothing changed)
+ * @retval -EBADF not open
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_configure(const struct device *dev,
+					  const struct event_counter_settings *settings)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->configure(dev, settings);
+}
+
+/**
+ * @brief Read the current settings.
+ *
+ * @retval 0 success
+ * @retval -EINVAL NULL settings
+ * @retval -EBADF not open
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_get_settings(const struct device *dev,
+					     struct event_counter_settings *settings)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->get_settings(dev, settings);
+}
+
+/**
+ * @brief Read the reconciliation counters. Works whether or not the device is open.
+ *
+ * @retval 0 success
+ * @retval -EINVAL NULL stats
+ * @retval -ENODEV NULL, not ready, or removed
+ */
+static inline int event_counter_get_stats(const struct device *dev,
+					  struct event_counter_stats *stats)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->get_stats(dev, stats);
+}
+
+/**
+ * @brief Install (or, with NULL, remove) the notification sink.
+ *
+ * @retval 0 success
+ * @retval -EBADF not open
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_set_sink(const struct device *dev, event_counter_sink_t sink,
+					 void *user_data)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->set_sink(dev, sink, user_data);
+}
+
+/**
+ * @brief Call the sink with the pending count, with no driver lock held (seed 001).
+ *
+ * @return the sink's return value when it ran against unchanged driver state
+ * @retval -EAGAIN the settings or the sink changed while the sink ran; the
+ *         result was discarded and the caller may notify again
+ * @retval -EINVAL no sink installed
+ * @retval -EBADF not open
+ * @retval -ENODEV NULL, not ready, or removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_notify(const struct device *dev)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->notify(dev);
+}
+
+/**
+ * @brief Remove the device at run time (hot-unplug).
+ *
+ * The interrupt source is disabled first, then the call waits up to
+ * @p timeout for calls in flight; waiters are woken with -ENODEV. Every later
+ * call returns -ENODEV.
+ *
+ * @retval 0 removed, no call in flight
+ * @retval -ETIMEDOUT removed, but calls were still in flight at the timeout;
+ *         the last of them releases the device
+ * @retval -EINVAL absolute timeout
+ * @retval -ENODEV NULL, not ready, or already removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_remove(const struct device *dev, k_timeout_t timeout)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->remove(dev, z_event_counter_timeout_ms(timeout));
+}
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVENT_COUNTER_DRIVERS_EVENT_COUNTER_H_ */
