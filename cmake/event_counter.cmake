@@ -12,7 +12,12 @@ get_filename_component(EVENT_COUNTER_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 # manifest; zephyr_module.py keys modules by name, so that is harmless.
 list(APPEND ZEPHYR_EXTRA_MODULES ${EVENT_COUNTER_ROOT})
 
+# event_counter_rust_application([ZTEST])
+#   ZTEST: the suite's main() is ztest's, so zephyr-lang-rust's main.c (which
+#   defines main() to call rust_main()) is replaced by a copy of its runtime
+#   hooks without main().
 function(event_counter_rust_application)
+  cmake_parse_arguments(ARG "ZTEST" "" "" ${ARGN})
   # Debian's arm-none-eabi toolchain (ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb):
   # libclang, which zephyr-sys runs through bindgen, does not know gcc's own
   # header directory (stddef.h, stdint.h). rust_cargo_application() hands
@@ -34,6 +39,14 @@ function(event_counter_rust_application)
   endif()
 
   rust_cargo_application()
+
+  if(ARG_ZTEST)
+    get_target_property(app_sources app SOURCES)
+    list(REMOVE_ITEM app_sources $CACHE{RUST_MODULE_DIR}/main.c)
+    set_property(TARGET app PROPERTY SOURCES ${app_sources})
+    target_sources(app PRIVATE
+      ${EVENT_COUNTER_ROOT}/tests/drivers/event_counter/common/rust_runtime.c)
+  endif()
 
   if(extra_include)
     set_property(TARGET zephyr_interface PROPERTY INTERFACE_INCLUDE_DIRECTORIES

@@ -182,7 +182,13 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
         self.gate.open()?;
         let guard = self.thread.lock(ctx);
-        self.apply_settings(guard, &hardware)
+        if let Err(e) = self.apply_settings(guard, &hardware) {
+            // The device stays closed when its source cannot be set up.
+            self.isr.lock().enabled = false;
+            let _ = self.gate.close(Timeout::NoWait, ClosePolicy::Proceed);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Closes the device: refuses new operations, wakes waiters, waits up to

@@ -38,7 +38,13 @@ pub struct MockSource {
 impl MockSource {
     /// A source that sets `dropped` when the driver releases it.
     pub fn with_drop_flag(dropped: Arc<AtomicBool>) -> Self {
-        MockSource { dropped: Some(dropped), ..Default::default() }
+        MockSource {
+            enabled: AtomicBool::new(false),
+            edge: AtomicU32::new(0),
+            calls: AtomicU32::new(0),
+            fail: AtomicBool::new(false),
+            dropped: Some(dropped),
+        }
     }
     /// Whether the interrupt is enabled now.
     pub fn enabled(&self) -> bool {

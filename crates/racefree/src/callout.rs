@@ -40,7 +40,10 @@ pub struct Versioned<T> {
 impl<T> Versioned<T> {
     /// `value` at generation 0.
     pub const fn new(value: T) -> Self {
-        Self { value, generation: 0 }
+        Self {
+            value,
+            generation: 0,
+        }
     }
 
     /// The current value.
@@ -106,7 +109,10 @@ impl<T: Consistent, B: Backend> Guard<'_, Versioned<T>, B> {
         }
         let before = self.generation();
         let value = self.do_unlocked(f);
-        Ok(Revalidate { value, changed: self.generation() != before })
+        Ok(Revalidate {
+            value,
+            changed: self.generation() != before,
+        })
     }
 }
 
@@ -133,7 +139,10 @@ mod tests {
         let mut g = l.lock();
         g.update(|p| p.a = 1);
         let mut called = false;
-        assert_eq!(g.unlock_around(|| called = true).err(), Some(Error::Invalid));
+        assert_eq!(
+            g.unlock_around(|| called = true).err(),
+            Some(Error::Invalid)
+        );
         assert!(!called);
         assert!(l.try_lock().is_none(), "still locked");
         g.update(|p| p.b = 1);
@@ -163,7 +172,10 @@ mod tests {
 
     #[test]
     fn generation_wraps() {
-        let mut v = Versioned { value: 0u8, generation: u32::MAX };
+        let mut v = Versioned {
+            value: 0u8,
+            generation: u32::MAX,
+        };
         v.update(|x| *x = 1);
         assert_eq!(v.generation(), 0);
     }

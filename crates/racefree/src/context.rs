@@ -34,8 +34,8 @@ pub struct IsrContext {
 
 /// Asks the platform whether the current CPU runs an ISR.
 ///
-/// Zephyr: `k_is_in_isr()`. Host (`std`): [`StdProbe`](crate::StdProbe), a thread-local flag set by
-/// [`with_simulated_isr`](crate::with_simulated_isr). Used by debug-build context checks.
+/// Zephyr: `k_is_in_isr()`. Host (`std`): `StdProbe`, a thread-local flag set by
+/// `with_simulated_isr`. Used by debug-build context checks.
 pub trait ContextProbe {
     /// True while the current CPU services an interrupt.
     fn in_isr() -> bool;
@@ -48,7 +48,9 @@ impl ThreadContext {
     ///
     /// The caller runs in thread context (not in an ISR) and the token does not outlive that.
     pub unsafe fn new_unchecked() -> Self {
-        Self { _not_send: PhantomData }
+        Self {
+            _not_send: PhantomData,
+        }
     }
 
     /// Checked creation: `None` when `P` reports ISR context.
@@ -69,7 +71,9 @@ impl IsrContext {
     ///
     /// The caller runs in an ISR (the ISR entry shim is the intended caller).
     pub unsafe fn new_unchecked() -> Self {
-        Self { _not_send: PhantomData }
+        Self {
+            _not_send: PhantomData,
+        }
     }
 }
 

@@ -63,7 +63,11 @@ impl Error {
     ///
     /// Returns `None` for 0 and for codes this crate never produces.
     pub const fn from_errno(errno: i32) -> Option<Error> {
-        let positive = if errno < 0 { errno.wrapping_neg() } else { errno };
+        let positive = if errno < 0 {
+            errno.wrapping_neg()
+        } else {
+            errno
+        };
         match positive {
             errno::EBUSY => Some(Error::Busy),
             errno::ENODEV => Some(Error::Gone),

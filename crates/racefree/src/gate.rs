@@ -102,7 +102,10 @@ impl<S: Semaphore> Default for Gate<S> {
 impl<S: Semaphore> Gate<S> {
     /// An unopened gate.
     pub fn new() -> Self {
-        Self { word: AtomicU32::new(UNOPENED), wake: S::new() }
+        Self {
+            word: AtomicU32::new(UNOPENED),
+            wake: S::new(),
+        }
     }
 
     /// Initialises the semaphore in place.
@@ -116,14 +119,20 @@ impl<S: Semaphore> Gate<S> {
     }
 
     /// Applies `f` to the word by compare-exchange until it succeeds or `f` refuses.
-    fn transition<T>(&self, mut f: impl FnMut(u32) -> core::result::Result<(u32, T), Error>) -> Result<T> {
+    fn transition<T>(
+        &self,
+        mut f: impl FnMut(u32) -> core::result::Result<(u32, T), Error>,
+    ) -> Result<T> {
         // Ordering: Acquire so a transition sees what the previous ones published.
         let mut cur = self.word.load(Ordering::Acquire);
         loop {
             let (new, out) = f(cur)?;
             // Ordering: AcqRel: Release publishes this thread's prior writes (device ready on
             // open, operation done on close), Acquire sees those of the previous writers.
-            match self.word.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .word
+                .compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return Ok(out),
                 Err(actual) => cur = actual,
             }
@@ -150,7 +159,10 @@ impl<S: Semaphore> Gate<S> {
             OPEN => Err(Error::Busy),
             _ => Err(Error::Closed),
         })?;
-        Ok(Operation { gate: self, _not_send: PhantomData })
+        Ok(Operation {
+            gate: self,
+            _not_send: PhantomData,
+        })
     }
 
     /// Refuses new operations from now on (`PreClose`): `Open → Closing`.
@@ -200,7 +212,9 @@ impl<S: Semaphore> Gate<S> {
             Ok(match (count(w), policy) {
                 (0, _) => (CLOSED, Ok(CloseOutcome::Drained)),
                 (_, ClosePolicy::FailIfBusy) => (keep | OPEN, Err(Error::Busy)),
-                (n, ClosePolicy::Proceed) => (keep | CLOSED, Ok(CloseOutcome::Abandoned { in_flight: n })),
+                (n, ClosePolicy::Proceed) => {
+                    (keep | CLOSED, Ok(CloseOutcome::Abandoned { in_flight: n }))
+                }
             })
         })?
     }
@@ -265,16 +279,25 @@ mod tests {
         let g: Gate<StdSemaphore> = Gate::new();
         assert_eq!(g.state(), GateState::Unopened);
         assert_eq!(g.pre_close(), Err(Error::Closed));
-        assert_eq!(g.close(Timeout::NoWait, ClosePolicy::Proceed), Err(Error::Closed));
+        assert_eq!(
+            g.close(Timeout::NoWait, ClosePolicy::Proceed),
+            Err(Error::Closed)
+        );
         g.open().unwrap();
         assert_eq!(g.open(), Err(Error::Busy));
         g.pre_close().unwrap();
         assert_eq!(g.pre_close(), Err(Error::Already));
         assert_eq!(g.open(), Err(Error::Busy));
         assert_eq!(g.begin().err(), Some(Error::Closed));
-        assert_eq!(g.close(Timeout::NoWait, ClosePolicy::FailIfBusy), Ok(CloseOutcome::Drained));
+        assert_eq!(
+            g.close(Timeout::NoWait, ClosePolicy::FailIfBusy),
+            Ok(CloseOutcome::Drained)
+        );
         assert_eq!(g.state(), GateState::Closed);
-        assert_eq!(g.close(Timeout::NoWait, ClosePolicy::FailIfBusy), Err(Error::Closed));
+        assert_eq!(
+            g.close(Timeout::NoWait, ClosePolicy::FailIfBusy),
+            Err(Error::Closed)
+        );
         g.open().unwrap();
         drop(g.begin().unwrap());
         assert_eq!(g.in_flight(), 0);
@@ -284,12 +307,18 @@ mod tests {
     fn fail_if_busy_reopens() {
         let g = open_gate();
         let op = g.begin().unwrap();
-        assert_eq!(g.close(Timeout::Millis(2), ClosePolicy::FailIfBusy), Err(Error::Busy));
+        assert_eq!(
+            g.close(Timeout::Millis(2), ClosePolicy::FailIfBusy),
+            Err(Error::Busy)
+        );
         assert_eq!(g.state(), GateState::Open);
         let op2 = g.begin().unwrap();
         assert_eq!(g.in_flight(), 2);
         drop((op, op2));
-        assert_eq!(g.close(Timeout::NoWait, ClosePolicy::FailIfBusy), Ok(CloseOutcome::Drained));
+        assert_eq!(
+            g.close(Timeout::NoWait, ClosePolicy::FailIfBusy),
+            Ok(CloseOutcome::Drained)
+        );
     }
 
     #[test]
@@ -318,7 +347,10 @@ mod tests {
             drop(op);
         });
         started.wait();
-        assert_eq!(g.close(Timeout::Forever, ClosePolicy::FailIfBusy), Ok(CloseOutcome::Drained));
+        assert_eq!(
+            g.close(Timeout::Forever, ClosePolicy::FailIfBusy),
+            Ok(CloseOutcome::Drained)
+        );
         assert_eq!(g.in_flight(), 0);
         h.join().unwrap();
     }
@@ -332,7 +364,10 @@ mod tests {
         while g.word.load(Ordering::Acquire) & CLOSER == 0 {
             std::thread::yield_now();
         }
-        assert_eq!(g.close(Timeout::NoWait, ClosePolicy::Proceed), Err(Error::Already));
+        assert_eq!(
+            g.close(Timeout::NoWait, ClosePolicy::Proceed),
+            Err(Error::Already)
+        );
         drop(op);
         assert_eq!(h.join().unwrap(), Ok(CloseOutcome::Drained));
     }

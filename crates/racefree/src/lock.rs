@@ -248,7 +248,12 @@ impl<T: ?Sized, B: Backend, K: LockKind> Lock<T, B, K> {
     }
 
     fn guard(&self, state: B::GuardState) -> Guard<'_, T, B> {
-        Guard { state: &self.state, data: &self.data, guard_state: state, _not_send: PhantomData }
+        Guard {
+            state: &self.state,
+            data: &self.data,
+            guard_state: state,
+            _not_send: PhantomData,
+        }
     }
 }
 
@@ -410,8 +415,14 @@ mod tests {
         let l: Mutex<u32, StdMutex> = Lock::new(0, lock_class!("t.mutex"));
         let c = ctx();
         let g = l.lock(&c);
-        assert_eq!(l.lock_timeout(&c, Timeout::NoWait).err(), Some(Error::WouldBlock));
-        assert_eq!(l.lock_timeout(&c, Timeout::Millis(5)).err(), Some(Error::TimedOut));
+        assert_eq!(
+            l.lock_timeout(&c, Timeout::NoWait).err(),
+            Some(Error::WouldBlock)
+        );
+        assert_eq!(
+            l.lock_timeout(&c, Timeout::Millis(5)).err(),
+            Some(Error::TimedOut)
+        );
         assert!(l.try_lock(&c).is_none());
         drop(g);
         *l.lock_timeout(&c, Timeout::Forever).unwrap() += 2;

@@ -99,7 +99,11 @@ impl<T, B: TimedBackend> OnceSlot<T, B> {
 
     /// As [`get_or_init`](OnceSlot::get_or_init), but `f` may fail; on `Err` the slot stays
     /// empty and a later call tries again.
-    pub fn get_or_try_init<E>(&self, ctx: &ThreadContext, f: impl FnOnce() -> Result<T, E>) -> Result<&T, E> {
+    pub fn get_or_try_init<E>(
+        &self,
+        ctx: &ThreadContext,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<&T, E> {
         if let Some(v) = self.get() {
             return Ok(v);
         }
@@ -109,7 +113,10 @@ impl<T, B: TimedBackend> OnceSlot<T, B> {
         if !self.ready.load(Ordering::Relaxed) {
             let value = f()?;
             // Ordering: Relaxed, as above. A recursive `k_mutex` would let `f` re-enter.
-            assert!(!self.ready.load(Ordering::Relaxed), "OnceSlot initialised re-entrantly");
+            assert!(
+                !self.ready.load(Ordering::Relaxed),
+                "OnceSlot initialised re-entrantly"
+            );
             // SAFETY: not ready, so no reader exists; we hold the lock, so no other writer.
             self.value.with_mut(|p| unsafe { (*p).write(value) });
             // Ordering: Release publishes the value to the Acquire in `get`.
@@ -117,7 +124,9 @@ impl<T, B: TimedBackend> OnceSlot<T, B> {
         }
         drop(guard);
         // Ordering: the value is ready now; `get` re-reads with Acquire.
-        Ok(self.get().expect("initialised above or by an earlier holder of the lock"))
+        Ok(self
+            .get()
+            .expect("initialised above or by an earlier holder of the lock"))
     }
 }
 
@@ -145,7 +154,10 @@ mod tests {
     #[test]
     fn failure_leaves_slot_empty() {
         let s: OnceSlot<u32, StdMutex> = OnceSlot::new();
-        assert_eq!(s.get_or_try_init(&ctx(), || Err("no memory")), Err("no memory"));
+        assert_eq!(
+            s.get_or_try_init(&ctx(), || Err("no memory")),
+            Err("no memory")
+        );
         assert!(s.get().is_none());
         assert_eq!(s.get_or_try_init::<()>(&ctx(), || Ok(3)), Ok(&3));
     }

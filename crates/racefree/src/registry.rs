@@ -49,7 +49,12 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
     pub fn new(class: &'static LockClass) -> Self {
         Self {
             state: Lock::new(
-                DriverState { deiniting: false, deinited: false, open_devices: 0, open: [false; N] },
+                DriverState {
+                    deiniting: false,
+                    deinited: false,
+                    open_devices: 0,
+                    open: [false; N],
+                },
                 class,
             ),
         }
@@ -83,7 +88,11 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
         s.open[index] = true;
         s.open_devices += 1;
         drop(s);
-        Ok(DeviceTicket { driver: self, index, _not_send: PhantomData })
+        Ok(DeviceTicket {
+            driver: self,
+            index,
+            _not_send: PhantomData,
+        })
     }
 
     /// Detaches a device (`Close`); dropping the ticket does the same.
@@ -92,7 +101,10 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
     ///
     /// If the ticket belongs to another driver.
     pub fn detach(&self, ctx: &ThreadContext, ticket: DeviceTicket<'_, B, N>) {
-        assert!(core::ptr::eq(ticket.driver, self), "ticket from another driver");
+        assert!(
+            core::ptr::eq(ticket.driver, self),
+            "ticket from another driver"
+        );
         let index = ticket.index;
         core::mem::forget(ticket);
         self.release(ctx, index);
@@ -158,7 +170,10 @@ impl<B: TimedBackend, const N: usize> DeviceTicket<'_, B, N> {
 
 impl<B: TimedBackend, const N: usize> Drop for DeviceTicket<'_, B, N> {
     fn drop(&mut self) {
-        debug_assert!(!<B as Backend>::Probe::in_isr(), "device ticket dropped in ISR");
+        debug_assert!(
+            !<B as Backend>::Probe::in_isr(),
+            "device ticket dropped in ISR"
+        );
         // SAFETY: the ticket was created with thread-context evidence and is `!Send`, so it is
         // dropped on that same thread, in thread context.
         let ctx = unsafe { ThreadContext::new_unchecked() };
@@ -181,7 +196,10 @@ mod tests {
         let c = ctx();
         let t = d.attach(&c, 1).unwrap();
         assert_eq!(t.index(), 1);
-        assert!(d.state.try_lock(&c).is_some(), "no driver lock held while in a device");
+        assert!(
+            d.state.try_lock(&c).is_some(),
+            "no driver lock held while in a device"
+        );
         assert_eq!(d.attached(&c), 1);
         drop(t);
         assert_eq!(d.attached(&c), 0);

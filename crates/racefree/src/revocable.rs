@@ -89,8 +89,18 @@ impl<T, S: Semaphore> Revocable<T, S> {
             }
             // Ordering: Acquire on success: the value is read after being counted, and the
             // count is what the dropper's Acquire load synchronises with.
-            match self.word.compare_exchange_weak(cur, cur + ONE_USER, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Some(RevocableGuard { owner: self, _not_send: PhantomData }),
+            match self.word.compare_exchange_weak(
+                cur,
+                cur + ONE_USER,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Some(RevocableGuard {
+                        owner: self,
+                        _not_send: PhantomData,
+                    })
+                }
                 Err(actual) => cur = actual,
             }
         }
@@ -121,7 +131,12 @@ impl<T, S: Semaphore> Revocable<T, S> {
                 return Ok(false);
             }
             // Ordering: AcqRel: Acquire sees the work of users that already left.
-            match self.word.compare_exchange_weak(cur, cur | REVOKED | WAITING, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.word.compare_exchange_weak(
+                cur,
+                cur | REVOKED | WAITING,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => break,
                 Err(actual) => cur = actual,
             }
@@ -142,7 +157,12 @@ impl<T, S: Semaphore> Revocable<T, S> {
                     }
                     let new = (cur & !WAITING) | ABANDONED;
                     // Ordering: AcqRel; on failure Acquire because we may then drop the value.
-                    match self.word.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+                    match self.word.compare_exchange_weak(
+                        cur,
+                        new,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
                         Ok(_) => return Err(Error::TimedOut),
                         Err(actual) => cur = actual,
                     }
@@ -162,7 +182,8 @@ impl<T, S: Semaphore> Revocable<T, S> {
     /// The caller is the unique dropper named by the type invariant.
     unsafe fn drop_value(&self) {
         // SAFETY: forwarded; nobody else accesses the value any more.
-        self.value.with_mut(|p| unsafe { ManuallyDrop::drop(&mut *p) })
+        self.value
+            .with_mut(|p| unsafe { ManuallyDrop::drop(&mut *p) })
     }
 
     fn end_access(&self) {

@@ -8,7 +8,7 @@
 //! [`RacyCounter`] keeps the bug (a load and a store as two separate operations, so two
 //! concurrent increments can both read the same value and one update is lost) while staying
 //! free of undefined behaviour in Rust. [`GuardedCounter`] is the fix from *Step 2: Apply
-//! Locking Mechanisms*: every access under an [`IsrSafe`](crate::IsrSafe) lock.
+//! Locking Mechanisms*: every access under an [`IsrSafe`] lock.
 
 use crate::lock::{Backend, Lock};
 use crate::sync::{AtomicU32, Ordering};
@@ -33,7 +33,9 @@ pub struct RacyCounter {
 impl RacyCounter {
     /// Zero.
     pub fn new() -> Self {
-        Self { value: AtomicU32::new(0) }
+        Self {
+            value: AtomicU32::new(0),
+        }
     }
 
     /// `shared_counter++`, racy on purpose: an update between the load and the store is lost.
@@ -76,7 +78,9 @@ impl<B: Backend<Kind = IsrSafe>> GuardedCounter<B> {
     /// Zero. Backends that need in-place initialisation are not supported here (host, loom
     /// and `k_spinlock` need none).
     pub fn new() -> Self {
-        Self { value: Lock::new(0, crate::lock_class!("racefree::GuardedCounter")) }
+        Self {
+            value: Lock::new(0, crate::lock_class!("racefree::GuardedCounter")),
+        }
     }
 
     /// Increments under the lock (`spin_lock_irqsave`); ISR-safe.

@@ -67,7 +67,11 @@ impl<T> RacyOnce<T> {
 
     fn with_value<R>(&self, f: impl FnOnce(&mut MaybeUninit<T>) -> R) -> R {
         // Ordering: Acquire pairs with the Release below: the store critical sections are ordered.
-        while self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        while self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             spin_loop();
         }
         // SAFETY: `busy` is held, so this is the only access to the value.

@@ -2,13 +2,13 @@
 #![cfg(loom)]
 
 use loom::model::Builder;
-use std::sync::atomic::{AtomicUsize as StdAtomic, Ordering as StdOrdering};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use racefree::{
-    ClosePolicy, CloseOutcome, Error, Gate, GateState, LoomSemaphore, Revocable, Timeout,
+    CloseOutcome, ClosePolicy, Error, Gate, GateState, LoomSemaphore, Revocable, Timeout,
 };
+use std::sync::atomic::{AtomicUsize as StdAtomic, Ordering as StdOrdering};
 
 fn builder(preemptions: usize) -> Builder {
     let mut b = Builder::new();
@@ -49,14 +49,18 @@ fn gate_model(policy: ClosePolicy, timeout: Timeout) {
             Ok(CloseOutcome::Drained) => {
                 seen[0].fetch_add(1, StdOrdering::Relaxed);
                 assert_eq!(gate.state(), GateState::Closed);
-                assert_eq!(inside.load(Ordering::SeqCst), 0, "drained while an op was inside");
+                assert_eq!(
+                    inside.load(Ordering::SeqCst),
+                    0,
+                    "drained while an op was inside"
+                );
                 assert_eq!(gate.in_flight(), 0);
                 assert!(gate.begin().is_err());
             }
             Ok(CloseOutcome::Abandoned { in_flight }) => {
                 seen[1].fetch_add(1, StdOrdering::Relaxed);
                 assert_eq!(policy, ClosePolicy::Proceed);
-                assert!(in_flight >= 1 && in_flight <= 2);
+                assert!((1..=2).contains(&in_flight));
                 assert_eq!(gate.state(), GateState::Closed);
                 assert!(gate.begin().is_err());
             }
@@ -67,7 +71,11 @@ fn gate_model(policy: ClosePolicy, timeout: Timeout) {
                 assert_eq!(gate.state(), GateState::Open, "device stays usable");
             }
         }
-        let admitted = ops.into_iter().map(|h| h.join().unwrap()).filter(|&a| a).count();
+        let admitted = ops
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&a| a)
+            .count();
         assert!(admitted <= 2);
         assert_eq!(gate.in_flight(), 0, "every admitted op ended");
         if r == Ok(CloseOutcome::Drained) || matches!(r, Ok(CloseOutcome::Abandoned { .. })) {
@@ -76,8 +84,14 @@ fn gate_model(policy: ClosePolicy, timeout: Timeout) {
         }
     });
     // Both branches of the policy were explored.
-    assert!(seen[0].load(StdOrdering::Relaxed) > 0, "no interleaving drained");
-    assert!(seen[1].load(StdOrdering::Relaxed) > 0, "no interleaving timed out");
+    assert!(
+        seen[0].load(StdOrdering::Relaxed) > 0,
+        "no interleaving drained"
+    );
+    assert!(
+        seen[1].load(StdOrdering::Relaxed) > 0,
+        "no interleaving timed out"
+    );
 }
 
 #[test]
@@ -98,7 +112,10 @@ fn gate_close_forever_always_drains() {
         gate.open().unwrap();
         let g2 = gate.clone();
         let h = thread::spawn(move || g2.begin().map(drop).is_ok());
-        assert_eq!(gate.close(Timeout::Forever, ClosePolicy::FailIfBusy), Ok(CloseOutcome::Drained));
+        assert_eq!(
+            gate.close(Timeout::Forever, ClosePolicy::FailIfBusy),
+            Ok(CloseOutcome::Drained)
+        );
         h.join().unwrap();
         assert_eq!(gate.in_flight(), 0);
     });
@@ -116,14 +133,16 @@ impl Drop for Tracked {
 fn revoke_model(timeout: Timeout) {
     builder(2).check(move || {
         let drops = Arc::new(AtomicUsize::new(0));
-        let r: Arc<Revocable<Tracked, LoomSemaphore>> = Arc::new(Revocable::new(Tracked(drops.clone())));
+        let r: Arc<Revocable<Tracked, LoomSemaphore>> =
+            Arc::new(Revocable::new(Tracked(drops.clone())));
         let users: Vec<_> = (0..2)
             .map(|_| {
                 let r = r.clone();
                 thread::spawn(move || {
                     // Reading the value checks (via loom's cell tracking) that it is not dropped
                     // concurrently.
-                    r.try_access_with(|t| t.0.load(Ordering::SeqCst)).map(|d| assert_eq!(d, 0))
+                    r.try_access_with(|t| t.0.load(Ordering::SeqCst))
+                        .map(|d| assert_eq!(d, 0))
                 })
             })
             .collect();

@@ -42,7 +42,11 @@ fn once_slot_initialises_exactly_once() {
             })
             .collect();
         let vals: Vec<usize> = hs.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "initialiser ran more than once");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "initialiser ran more than once"
+        );
         assert_eq!(vals[0], vals[1]);
         assert_eq!(slot.get(), Some(&vals[0]));
     });
@@ -72,7 +76,10 @@ fn racy_once_double_allocation_is_found() {
             f2.fetch_add(1, StdOrdering::Relaxed);
         }
     });
-    assert!(found.load(StdOrdering::Relaxed) > 0, "loom did not find the scull check-then-allocate race");
+    assert!(
+        found.load(StdOrdering::Relaxed) > 0,
+        "loom did not find the scull check-then-allocate race"
+    );
 }
 
 #[derive(Debug)]
@@ -93,8 +100,10 @@ fn unlock_around_revalidates() {
     let saw_unchanged = std::sync::Arc::new(StdFlag::new(false));
     let (c2, u2) = (saw_changed.clone(), saw_unchanged.clone());
     builder(3).check(move || {
-        let lock: Arc<Mutex<Versioned<Pair>, LoomMutex>> =
-            Arc::new(Mutex::new(Versioned::new(Pair { a: 0, b: 0 }), lock_class!("loom.callout")));
+        let lock: Arc<Mutex<Versioned<Pair>, LoomMutex>> = Arc::new(Mutex::new(
+            Versioned::new(Pair { a: 0, b: 0 }),
+            lock_class!("loom.callout"),
+        ));
         let l2 = lock.clone();
         let writer = thread::spawn(move || {
             l2.lock(&ctx()).update(|p| {
@@ -119,15 +128,22 @@ fn unlock_around_revalidates() {
         writer.join().unwrap();
         assert_eq!(lock.lock(&c).get().a, 1);
     });
-    assert!(saw_changed.load(StdOrdering::Relaxed), "no interleaving wrote during the callout");
-    assert!(saw_unchanged.load(StdOrdering::Relaxed), "no interleaving left the data alone");
+    assert!(
+        saw_changed.load(StdOrdering::Relaxed),
+        "no interleaving wrote during the callout"
+    );
+    assert!(
+        saw_unchanged.load(StdOrdering::Relaxed),
+        "no interleaving left the data alone"
+    );
 }
 
 #[test]
 fn isr_lock_producer_thread_consumer_loses_nothing() {
     // Threads: 1 "ISR" producer + the consumer (main). Preemption bound: 3.
     builder(3).check(|| {
-        let pending: Arc<SpinLock<u32, LoomSpin>> = Arc::new(SpinLock::new(0, lock_class!("loom.isr")));
+        let pending: Arc<SpinLock<u32, LoomSpin>> =
+            Arc::new(SpinLock::new(0, lock_class!("loom.isr")));
         let p2 = pending.clone();
         let isr = thread::spawn(move || {
             for _ in 0..2 {
@@ -163,7 +179,10 @@ fn racy_counter_loses_an_update() {
             l2.fetch_add(1, StdOrdering::Relaxed);
         }
     });
-    assert!(lost.load(StdOrdering::Relaxed) > 0, "loom did not find the lost update");
+    assert!(
+        lost.load(StdOrdering::Relaxed) > 0,
+        "loom did not find the lost update"
+    );
 }
 
 #[test]

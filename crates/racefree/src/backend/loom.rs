@@ -33,7 +33,10 @@ pub struct LoomWaitState<T> {
 
 impl<T> LoomWaitState<T> {
     fn new(value: T) -> Self {
-        Self { value: Mutex::new(value), cv: Condvar::new() }
+        Self {
+            value: Mutex::new(value),
+            cv: Condvar::new(),
+        }
     }
 
     fn guard(&self) -> MutexGuard<'_, T> {
@@ -171,7 +174,9 @@ pub struct LoomSemaphore {
 // consumes a token under the same mutex, which orders it after the `give`.
 unsafe impl Semaphore for LoomSemaphore {
     fn new() -> Self {
-        Self { count: LoomWaitState::new(0) }
+        Self {
+            count: LoomWaitState::new(0),
+        }
     }
 
     fn give(&self) {
@@ -179,7 +184,8 @@ unsafe impl Semaphore for LoomSemaphore {
     }
 
     fn take(&self, timeout: Timeout) -> Result<()> {
-        self.count.wait(timeout, |c| c.checked_sub(1).map(|n| *c = n))
+        self.count
+            .wait(timeout, |c| c.checked_sub(1).map(|n| *c = n))
     }
 
     fn reset(&self) {

@@ -50,7 +50,11 @@ fn wait_until<'a, T>(
 ) -> Result<MutexGuard<'a, T>> {
     let deadline = match timeout {
         _ if timeout.is_no_wait() => {
-            return if ready(&mut guard) { Ok(guard) } else { Err(Error::WouldBlock) };
+            return if ready(&mut guard) {
+                Ok(guard)
+            } else {
+                Err(Error::WouldBlock)
+            };
         }
         Timeout::Millis(ms) => Some(Instant::now() + Duration::from_millis(u64::from(ms))),
         _ => None,
@@ -107,7 +111,10 @@ unsafe impl Backend for StdSpin {
         let mut spins = 0u32;
         loop {
             // Ordering: Acquire on success pairs with the Release in `unlock`.
-            if flag.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            if flag
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
                 return;
             }
             // Ordering: Relaxed read-only polling; the CAS above does the synchronising.
@@ -126,7 +133,9 @@ unsafe impl Backend for StdSpin {
         // SAFETY: the caller passes a valid state pointer.
         let flag = unsafe { &*state };
         // Ordering: Acquire on success pairs with the Release in `unlock`.
-        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).ok().map(drop)
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(drop)
     }
 
     unsafe fn unlock(state: *mut AtomicBool, _guard: &()) {
