@@ -79,6 +79,10 @@ pub struct Device<K: Kernel, H: EventSource, S: NotificationSink> {
     /// Given by the ISR when the ring goes from empty to non-empty, and by
     /// close/remove to wake waiters.
     events: K::Semaphore,
+    /// Set by `remove` before it wakes waiters. `hardware.is_revoked()` only
+    /// turns true later, inside `revoke`, so a waiter woken in between would
+    /// go back to sleep and `remove` would wait for it forever.
+    removed: AtomicBool,
     ready: AtomicBool,
 }
 
@@ -107,6 +111,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             gate: Gate::new(),
             hardware: Revocable::new(hardware),
             events: K::Semaphore::new(),
+            removed: AtomicBool::new(false),
             ready: AtomicBool::new(false),
         }
     }
@@ -186,6 +191,9 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             // The device stays closed when its source cannot be set up.
             self.isr.lock().enabled = false;
             let _ = self.gate.close(Timeout::NoWait, ClosePolicy::Proceed);
+            // A wait that got in while the gate was open must leave, or it
+            // would sleep on, in flight, and refuse every later open.
+            self.events.give();
             return Err(e);
         }
         Ok(())
@@ -235,6 +243,10 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     }
 
     /// Waits until at least one event is pending; returns how many.
+    ///
+    /// A waiter woken by [`Device::close`] returns [`Error::Closed`], one
+    /// woken by [`Device::remove`] [`Error::Gone`], even if events are
+    /// pending: it passes the wake-up on, so every other waiter leaves too.
     pub fn wait(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<u32> {
         let _ = ctx;
         let (_op, _hardware) = self.begin()?;
@@ -243,18 +255,22 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             _ => None,
         };
         loop {
-            let pending = self.isr.lock().ring.len();
-            if pending > 0 {
-                return Ok(pending);
-            }
-            if self.hardware.is_revoked() {
-                // Pass the wake-up on to any other waiter.
+            // Leaving is checked before the ring: a waiter that took the
+            // wake-up of close or remove must pass it on, not return `Ok`
+            // with it while other waiters sleep on.
+            // Ordering: Acquire pairs with the Release in `remove`; the flag
+            // is set before the wake-up that a take here consumed.
+            if self.removed.load(Ordering::Acquire) {
                 self.events.give();
                 return Err(Error::Gone);
             }
             if self.gate.state() != racefree::GateState::Open {
                 self.events.give();
                 return Err(Error::Closed);
+            }
+            let pending = self.isr.lock().ring.len();
+            if pending > 0 {
+                return Ok(pending);
             }
             let remaining = match (timeout, deadline) {
                 (Timeout::Millis(_), Some(deadline)) => {
@@ -345,6 +361,9 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             // Best effort: the binding's own drop disables it too.
             let _ = hardware.set(false, edge);
         }
+        // Ordering: Release, then the give: a waiter that takes this wake-up
+        // (or checks after it) sees the flag (Acquire in `wait`).
+        self.removed.store(true, Ordering::Release);
         self.events.give();
         match self.hardware.revoke(timeout)? {
             true => Ok(()),

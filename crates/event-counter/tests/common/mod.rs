@@ -69,3 +69,31 @@ pub fn rig_with_mock(capacity: usize) -> (Rig, Arc<MockSource>) {
     let mock = Arc::new(MockSource::default());
     (Rig::new(capacity, mock.clone(), Edge::Rising), mock)
 }
+
+/// A one-shot signal between threads: `open` once, `wait` until opened.
+#[derive(Default)]
+pub struct Latch {
+    opened: std::sync::Mutex<bool>,
+    cv: std::sync::Condvar,
+}
+
+impl Latch {
+    /// A closed latch, shareable.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Latch::default())
+    }
+
+    /// Opens the latch and wakes every waiter.
+    pub fn open(&self) {
+        *self.opened.lock().unwrap() = true;
+        self.cv.notify_all();
+    }
+
+    /// Blocks until the latch is open.
+    pub fn wait(&self) {
+        let mut opened = self.opened.lock().unwrap();
+        while !*opened {
+            opened = self.cv.wait(opened).unwrap();
+        }
+    }
+}

@@ -1,0 +1,744 @@
+//! Host tests of every `Device` operation and every error it returns.
+//!
+//! Where a test lets another thread block first (`settle`), the sleep only
+//! makes the interesting interleaving likely: the asserted outcome is the
+//! same whichever thread gets there first.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use common::{ctx, rig_with_mock, Dev, Latch, Rig};
+use event_counter::host::{FnSink, MockSource};
+use event_counter::{
+    ClosePolicy, Edge, Error, Event, EventSource, RawSettings, Result, Stats, Timeout,
+};
+
+const FAIL_IF_BUSY: ClosePolicy = ClosePolicy::FailIfBusy;
+const PROCEED: ClosePolicy = ClosePolicy::Proceed;
+
+/// Long enough never to expire in a passing run; bounds a failing one.
+const NEVER: Timeout = Timeout::Millis(20_000);
+
+fn sink(f: impl Fn(u32) -> i32 + Send + Sync + 'static) -> FnSink {
+    FnSink(Arc::new(f))
+}
+
+fn raw(edge: u32, overflow: u32, enabled: bool) -> RawSettings {
+    RawSettings { edge, overflow, enabled }
+}
+
+/// Lets other threads reach their blocking call. Never decides a result.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(20));
+}
+
+fn stats(dev: &Dev<impl EventSource>) -> Stats {
+    let s = dev.stats().expect("stats work on a ready device");
+    assert_eq!(s.seen, s.read + s.dropped + s.pending, "counters reconcile: {s:?}");
+    s
+}
+
+fn sequences(events: &[Event]) -> Vec<u32> {
+    events.iter().map(|e| e.sequence).collect()
+}
+
+/// Reads everything pending (in one call, so the buffer must be big enough).
+fn read_all(dev: &Dev<impl EventSource>) -> Vec<Event> {
+    let mut buf = [Event::default(); 64];
+    let n = dev.read(&ctx(), &mut buf).expect("read");
+    buf[..n].to_vec()
+}
+
+/// Runs `f` on another thread and fails (instead of hanging) if it deadlocks.
+fn without_deadlock<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(f()).expect("test thread waits"));
+    rx.recv_timeout(Duration::from_secs(60)).expect("deadlock: no result within 60 s")
+}
+
+/// A sink that blocks until released: keeps a `notify` in flight on purpose.
+fn blocking_sink(value: i32) -> (FnSink, Arc<Latch>, Arc<Latch>) {
+    let (entered, release) = (Latch::new(), Latch::new());
+    let (e, r) = (entered.clone(), release.clone());
+    let s = sink(move |_| {
+        e.open();
+        r.wait();
+        value
+    });
+    (s, entered, release)
+}
+
+/// A source that records whether it was disabled when the driver dropped it.
+/// It owns a `MockSource` with a drop flag, which it drops right after.
+struct Observed {
+    mock: MockSource,
+    enabled_at_drop: Arc<Mutex<Option<bool>>>,
+}
+
+impl Observed {
+    /// The source, its drop flag, and its enable state recorded at drop.
+    fn new() -> (Self, Arc<AtomicBool>, Arc<Mutex<Option<bool>>>) {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let at_drop = Arc::new(Mutex::new(None));
+        let src = Observed { mock: MockSource::with_drop_flag(dropped.clone()), enabled_at_drop: at_drop.clone() };
+        (src, dropped, at_drop)
+    }
+}
+
+impl EventSource for Observed {
+    fn set(&self, enabled: bool, edge: Edge) -> Result<()> {
+        self.mock.set(enabled, edge)
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        *self.enabled_at_drop.lock().unwrap() = Some(self.mock.enabled());
+    }
+}
+
+fn dropped(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::SeqCst)
+}
+
+// ---- lifecycle --------------------------------------------------------------
+
+#[test]
+fn every_call_before_init_is_gone() {
+    let mock = Arc::new(MockSource::default());
+    let rig = Rig::uninit(4, mock.clone(), Edge::Rising);
+    let (dev, c) = (rig.dev(), ctx());
+    let mut buf = [Event::default(); 2];
+    assert!(!dev.is_ready());
+    assert_eq!(dev.open(&c), Err(Error::Gone));
+    assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Err(Error::Gone));
+    assert_eq!(dev.read(&c, &mut buf), Err(Error::Gone));
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::Gone));
+    assert_eq!(dev.configure(&c, raw(0, 0, true)), Err(Error::Gone));
+    assert_eq!(dev.settings(&c), Err(Error::Gone));
+    assert_eq!(dev.stats(), Err(Error::Gone));
+    assert_eq!(dev.set_sink(&c, None), Err(Error::Gone));
+    assert_eq!(dev.notify(&c), Err(Error::Gone));
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Err(Error::Gone));
+    // Arguments are checked first (Zephyr order), so these are still -EINVAL.
+    assert_eq!(dev.read(&c, &mut []), Err(Error::Invalid));
+    assert_eq!(dev.configure(&c, raw(9, 0, true)), Err(Error::Invalid));
+    // An interrupt before init is not counted at all: there is nothing yet.
+    dev.on_event(1);
+    assert_eq!(mock.calls(), 0, "the source is untouched before init");
+
+    // SAFETY: the device lives in the rig's `Arc` and never moves; this is its
+    // only `init`, and no other thread has a handle.
+    unsafe { dev.init() };
+    assert!(dev.is_ready());
+    assert_eq!(stats(dev), Stats::default());
+    dev.open(&c).unwrap();
+    assert!(mock.enabled());
+}
+
+#[test]
+fn open_enables_the_source_with_the_devicetree_edge() {
+    let mock = Arc::new(MockSource::default());
+    let rig = Rig::new(4, mock.clone(), Edge::Falling);
+    let (dev, c) = (rig.dev(), ctx());
+    assert!(!mock.enabled());
+    dev.open(&c).unwrap();
+    assert!(mock.enabled());
+    assert_eq!(mock.edge(), Edge::Falling as u32);
+    assert_eq!(dev.settings(&c), Ok(raw(Edge::Falling as u32, 0, true)));
+}
+
+#[test]
+fn open_twice_is_busy() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    let calls = mock.calls();
+    assert_eq!(dev.open(&c), Err(Error::Busy));
+    assert_eq!(mock.calls(), calls, "a refused open does not touch the source");
+    // Still open and usable.
+    dev.on_event(7);
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Ok(1));
+}
+
+#[test]
+fn calls_on_a_device_that_is_not_open_are_closed() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    let check = |when: &str| {
+        let mut buf = [Event::default(); 2];
+        assert_eq!(dev.read(&c, &mut buf), Err(Error::Closed), "{when}: read");
+        assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::Closed), "{when}: wait NoWait");
+        assert_eq!(dev.wait(&c, Timeout::Forever), Err(Error::Closed), "{when}: wait Forever");
+        assert_eq!(dev.configure(&c, raw(1, 1, true)), Err(Error::Closed), "{when}: configure");
+        assert_eq!(dev.settings(&c), Err(Error::Closed), "{when}: settings");
+        assert_eq!(dev.set_sink(&c, Some(sink(|_| 0))), Err(Error::Closed), "{when}: set_sink");
+        assert_eq!(dev.notify(&c), Err(Error::Closed), "{when}: notify");
+    };
+    check("never opened");
+    dev.open(&c).unwrap();
+    dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY).unwrap();
+    check("after close");
+    // None of them changed anything: reopening gives the old settings, no sink.
+    let calls = mock.calls();
+    dev.open(&c).unwrap();
+    assert_eq!(mock.calls(), calls + 1);
+    assert_eq!(dev.settings(&c), Ok(raw(0, 0, true)));
+    assert_eq!(dev.notify(&c), Err(Error::Invalid), "no sink was installed");
+}
+
+#[test]
+fn close_twice_and_close_of_a_never_opened_device_are_closed() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Err(Error::Closed));
+    assert_eq!(dev.close(&c, Timeout::Forever, PROCEED), Err(Error::Closed));
+    assert_eq!(mock.calls(), 0);
+    dev.open(&c).unwrap();
+    assert_eq!(dev.close(&c, Timeout::Forever, FAIL_IF_BUSY), Ok(()));
+    assert!(!mock.enabled(), "close disables the source");
+    assert_eq!(dev.close(&c, Timeout::Forever, FAIL_IF_BUSY), Err(Error::Closed));
+    assert_eq!(dev.close(&c, Timeout::NoWait, PROCEED), Err(Error::Closed));
+}
+
+#[test]
+fn reopen_keeps_settings_and_pending_events() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.configure(&c, raw(2, 1, true)).unwrap();
+    dev.on_event(10);
+    dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY).unwrap();
+    dev.on_event(11); // closed: ignored
+    dev.open(&c).unwrap();
+    assert!(mock.enabled());
+    assert_eq!(mock.edge(), Edge::Both as u32);
+    assert_eq!(dev.settings(&c), Ok(raw(2, 1, true)));
+    assert_eq!(read_all(dev), vec![Event { sequence: 0, cycles: 10 }]);
+    assert_eq!(stats(dev), Stats { seen: 1, ignored: 1, read: 1, dropped: 0, pending: 0 });
+}
+
+#[test]
+fn open_rolls_back_when_the_source_fails() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    mock.fail_next(true);
+    assert_eq!(dev.open(&c), Err(Error::Invalid));
+    assert!(!mock.enabled());
+    // The device stayed closed.
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Err(Error::Closed));
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::Closed));
+    assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Err(Error::Closed));
+    dev.on_event(1);
+    assert_eq!(stats(dev), Stats { ignored: 1, ..Stats::default() });
+    // And it can be opened once the source works.
+    mock.fail_next(false);
+    dev.open(&c).unwrap();
+    assert!(mock.enabled());
+    dev.on_event(2);
+    assert_eq!(read_all(dev), vec![Event { sequence: 0, cycles: 2 }]);
+}
+
+/// A source whose first `set` blocks until released and then fails.
+struct FailsSlowly {
+    armed: AtomicBool,
+    entered: Arc<Latch>,
+    release: Arc<Latch>,
+}
+
+impl EventSource for FailsSlowly {
+    fn set(&self, _enabled: bool, _edge: Edge) -> Result<()> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            self.entered.open();
+            self.release.wait();
+            return Err(Error::Invalid);
+        }
+        Ok(())
+    }
+}
+
+/// Regression: a wait that got in while a failing open had the gate open was
+/// abandoned by the rollback and slept on, in flight, refusing every later open.
+#[test]
+fn failed_open_releases_a_wait_that_got_in_meanwhile() {
+    let (entered, release) = (Latch::new(), Latch::new());
+    let src = FailsSlowly { armed: AtomicBool::new(true), entered: entered.clone(), release: release.clone() };
+    let rig = Rig::new(4, src, Edge::Rising);
+    let dev = rig.dev().clone();
+    let opener = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.open(&ctx()))
+    };
+    entered.wait(); // the gate is open, the source call is in progress
+    let waiter = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.wait(&ctx(), NEVER))
+    };
+    settle();
+    release.open();
+    assert_eq!(opener.join().unwrap(), Err(Error::Invalid));
+    assert_eq!(waiter.join().unwrap(), Err(Error::Closed));
+    assert_eq!(dev.open(&ctx()), Ok(()), "nothing is left in flight");
+}
+
+// ---- read and wait ----------------------------------------------------------
+
+#[test]
+fn zero_length_read_is_invalid_and_consumes_nothing() {
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.on_event(1);
+    assert_eq!(dev.read(&c, &mut []), Err(Error::Invalid));
+    assert_eq!(stats(dev).pending, 1);
+}
+
+#[test]
+fn read_returns_oldest_first_across_chunks() {
+    let (rig, _mock) = rig_with_mock(32);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    for i in 0..20 {
+        dev.on_event(1000 + i);
+    }
+    // More than one internal chunk (8), less than everything.
+    let mut buf = [Event::default(); 13];
+    assert_eq!(dev.read(&c, &mut buf), Ok(13));
+    assert_eq!(sequences(&buf), (0..13).collect::<Vec<_>>());
+    assert!(buf.iter().all(|e| e.cycles == 1000 + e.sequence));
+    // A buffer bigger than what is pending gets what is pending.
+    let mut big = [Event::default(); 20];
+    assert_eq!(dev.read(&c, &mut big), Ok(7));
+    assert_eq!(sequences(&big[..7]), (13..20).collect::<Vec<_>>());
+    assert_eq!(dev.read(&c, &mut big), Ok(0));
+    assert_eq!(stats(dev), Stats { seen: 20, ignored: 0, read: 20, dropped: 0, pending: 0 });
+}
+
+#[test]
+fn wait_without_events_would_block_or_times_out() {
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::WouldBlock));
+    assert_eq!(dev.wait(&c, Timeout::Millis(15)), Err(Error::TimedOut));
+    dev.on_event(3);
+    dev.on_event(4);
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Ok(2));
+    assert_eq!(dev.wait(&c, Timeout::Millis(15)), Ok(2));
+    assert_eq!(dev.wait(&c, Timeout::Forever), Ok(2));
+    assert_eq!(stats(dev).pending, 2, "wait consumes nothing");
+}
+
+#[test]
+fn wait_returns_when_an_event_arrives() {
+    let (rig, _mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    dev.open(&ctx()).unwrap();
+    let waiter = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.wait(&ctx(), NEVER))
+    };
+    settle();
+    dev.on_event(5);
+    assert_eq!(waiter.join().unwrap(), Ok(1));
+}
+
+// ---- close with operations in flight ---------------------------------------
+
+#[test]
+fn close_wakes_a_waiter_blocked_forever() {
+    let (rig, mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    dev.open(&ctx()).unwrap();
+    let waiter = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.wait(&ctx(), Timeout::Forever))
+    };
+    settle();
+    assert_eq!(dev.close(&ctx(), Timeout::Forever, FAIL_IF_BUSY), Ok(()));
+    assert_eq!(waiter.join().unwrap(), Err(Error::Closed));
+    assert!(!mock.enabled());
+}
+
+/// Regression: a waiter that took close's (or remove's) wake-up while events
+/// were pending returned `Ok` without passing it on, so a third waiter slept
+/// on and close (or remove) waited for it forever.
+#[test]
+fn close_and_remove_release_every_waiter_even_with_events_pending() {
+    for remove in [false, true] {
+        let (rig, _mock) = rig_with_mock(4);
+        let dev = rig.dev().clone();
+        dev.open(&ctx()).unwrap();
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let dev = dev.clone();
+                std::thread::spawn(move || dev.wait(&ctx(), NEVER))
+            })
+            .collect();
+        settle();
+        dev.on_event(1); // wakes one waiter; one event stays pending
+        settle();
+        let (result, leaving) = if remove {
+            (dev.remove(&ctx(), NEVER), Error::Gone)
+        } else {
+            (dev.close(&ctx(), NEVER, FAIL_IF_BUSY), Error::Closed)
+        };
+        assert_eq!(result, Ok(()), "remove: {remove}");
+        for w in waiters {
+            let r = w.join().unwrap();
+            assert!(r == Ok(1) || r == Err(leaving), "remove: {remove}, waiter got {r:?}");
+        }
+    }
+}
+
+#[test]
+fn close_fail_if_busy_with_an_operation_in_flight_keeps_the_device_open() {
+    let (rig, mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    let c = ctx();
+    dev.open(&c).unwrap();
+    let (s, entered, release) = blocking_sink(42);
+    dev.set_sink(&c, Some(s)).unwrap();
+    let notifier = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.notify(&ctx()))
+    };
+    entered.wait();
+    assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Err(Error::Busy));
+    assert_eq!(dev.close(&c, Timeout::Millis(10), FAIL_IF_BUSY), Err(Error::Busy));
+    // Still open and usable.
+    assert!(mock.enabled());
+    assert_eq!(dev.open(&c), Err(Error::Busy));
+    dev.on_event(9);
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Ok(1));
+    assert_eq!(read_all(&dev), vec![Event { sequence: 0, cycles: 9 }]);
+    assert_eq!(dev.settings(&c), Ok(raw(0, 0, true)));
+    release.open();
+    assert_eq!(notifier.join().unwrap(), Ok(42));
+    assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Ok(()));
+    assert!(!mock.enabled());
+}
+
+#[test]
+fn close_proceed_with_an_operation_in_flight_closes_and_blocks_reopen() {
+    let (rig, mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    let c = ctx();
+    dev.open(&c).unwrap();
+    let (s, entered, release) = blocking_sink(5);
+    dev.set_sink(&c, Some(s)).unwrap();
+    let notifier = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.notify(&ctx()))
+    };
+    entered.wait();
+    assert_eq!(dev.close(&c, Timeout::Millis(10), PROCEED), Ok(()));
+    assert!(!mock.enabled());
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Err(Error::Closed));
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::Closed));
+    assert_eq!(dev.settings(&c), Err(Error::Closed));
+    assert_eq!(dev.close(&c, Timeout::NoWait, PROCEED), Err(Error::Closed));
+    dev.on_event(1);
+    assert_eq!(stats(&dev).ignored, 1, "closed: events are ignored");
+    // The abandoned notify is still in flight: reopening must wait for it.
+    assert_eq!(dev.open(&c), Err(Error::Busy));
+    assert_eq!(dev.open(&c), Err(Error::Busy));
+    release.open();
+    assert_eq!(notifier.join().unwrap(), Ok(5), "the straggler finishes normally");
+    assert_eq!(dev.open(&c), Ok(()));
+    assert!(mock.enabled());
+}
+
+// ---- remove (hot-unplug) ------------------------------------------------------
+
+#[test]
+fn remove_wakes_a_blocked_waiter_and_drops_the_disabled_source() {
+    let (src, dropped_flag, at_drop) = Observed::new();
+    let rig = Rig::new(4, src, Edge::Rising);
+    let dev = rig.dev().clone();
+    dev.open(&ctx()).unwrap();
+    let waiter = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.wait(&ctx(), Timeout::Forever))
+    };
+    settle();
+    assert_eq!(dev.remove(&ctx(), Timeout::Forever), Ok(()));
+    assert_eq!(waiter.join().unwrap(), Err(Error::Gone));
+    assert!(dropped(&dropped_flag), "the MockSource was dropped");
+    assert_eq!(*at_drop.lock().unwrap(), Some(false), "disabled before it was dropped");
+}
+
+#[test]
+fn remove_twice_is_gone() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Ok(()));
+    assert!(!mock.enabled());
+    assert_eq!(Arc::strong_count(&mock), 1, "the driver released its handle");
+    let calls = mock.calls();
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Err(Error::Gone));
+    assert_eq!(dev.remove(&c, Timeout::Forever), Err(Error::Gone));
+    assert_eq!(mock.calls(), calls);
+}
+
+#[test]
+fn remove_of_a_never_opened_device_works() {
+    let (src, dropped_flag, at_drop) = Observed::new();
+    let rig = Rig::new(4, src, Edge::Rising);
+    let (dev, c) = (rig.dev(), ctx());
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Ok(()));
+    assert!(dropped(&dropped_flag));
+    assert_eq!(*at_drop.lock().unwrap(), Some(false));
+    assert_eq!(dev.open(&c), Err(Error::Gone));
+}
+
+#[test]
+fn remove_with_an_operation_in_flight_times_out_and_the_last_user_drops_the_source() {
+    let (src, dropped_flag, at_drop) = Observed::new();
+    let rig = Rig::new(4, src, Edge::Rising);
+    let dev = rig.dev().clone();
+    let c = ctx();
+    dev.open(&c).unwrap();
+    let (s, entered, release) = blocking_sink(1);
+    dev.set_sink(&c, Some(s)).unwrap();
+    let notifier = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.notify(&ctx()))
+    };
+    entered.wait();
+    assert_eq!(dev.remove(&c, Timeout::Millis(10)), Err(Error::TimedOut));
+    assert!(!dropped(&dropped_flag), "still in use by the notify in flight");
+    assert_eq!(*at_drop.lock().unwrap(), None);
+    // Access is refused already.
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Err(Error::Gone));
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Err(Error::Gone));
+    release.open();
+    // The removal changed the device while the sink ran.
+    assert_eq!(notifier.join().unwrap(), Err(Error::WouldBlock));
+    assert!(dropped(&dropped_flag), "the last user dropped the source");
+    assert_eq!(*at_drop.lock().unwrap(), Some(false), "disabled before it was dropped");
+}
+
+#[test]
+fn every_call_after_remove_is_gone_but_stats_work() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.on_event(1);
+    dev.on_event(2);
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Ok(1));
+    dev.remove(&c, Timeout::NoWait).unwrap();
+    let mut buf = [Event::default(); 2];
+    assert_eq!(dev.open(&c), Err(Error::Gone));
+    assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Err(Error::Gone));
+    assert_eq!(dev.close(&c, Timeout::NoWait, PROCEED), Err(Error::Gone));
+    assert_eq!(dev.read(&c, &mut buf), Err(Error::Gone));
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::Gone));
+    assert_eq!(dev.wait(&c, Timeout::Forever), Err(Error::Gone));
+    assert_eq!(dev.configure(&c, raw(0, 0, true)), Err(Error::Gone));
+    assert_eq!(dev.settings(&c), Err(Error::Gone));
+    assert_eq!(dev.set_sink(&c, None), Err(Error::Gone));
+    assert_eq!(dev.notify(&c), Err(Error::Gone));
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Err(Error::Gone));
+    // Interrupts still arriving are ignored; the counters stay readable.
+    dev.on_event(3);
+    assert_eq!(stats(dev), Stats { seen: 2, ignored: 1, read: 1, dropped: 0, pending: 1 });
+    assert!(dev.is_ready());
+    assert!(!mock.enabled());
+}
+
+// ---- settings, overflow, ignored events --------------------------------------
+
+#[test]
+fn invalid_settings_are_refused_and_change_nothing() {
+    let (rig, mock) = rig_with_mock(2);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.configure(&c, raw(1, 0, true)).unwrap();
+    let calls = mock.calls();
+    for bad in [raw(3, 0, false), raw(0, 2, false), raw(u32::MAX, u32::MAX, false), raw(2, 7, true)] {
+        assert_eq!(dev.configure(&c, bad), Err(Error::Invalid), "{bad:?}");
+    }
+    assert_eq!(dev.settings(&c), Ok(raw(1, 0, true)));
+    assert_eq!(mock.calls(), calls, "the source was not touched");
+    assert!(mock.enabled());
+    assert_eq!(mock.edge(), Edge::Falling as u32);
+    // Behaviour unchanged too: still enabled, still drop-newest.
+    for i in 0..3 {
+        dev.on_event(i);
+    }
+    assert_eq!(sequences(&read_all(dev)), vec![0, 1]);
+}
+
+#[test]
+fn configure_applies_to_the_source_and_the_isr() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.configure(&c, raw(2, 1, false)).unwrap();
+    assert_eq!(dev.settings(&c), Ok(raw(2, 1, false)));
+    assert!(!mock.enabled());
+    assert_eq!(mock.edge(), Edge::Both as u32);
+    dev.on_event(1);
+    dev.configure(&c, raw(1, 0, true)).unwrap();
+    assert!(mock.enabled());
+    assert_eq!(mock.edge(), Edge::Falling as u32);
+    dev.on_event(2);
+    assert_eq!(read_all(dev), vec![Event { sequence: 0, cycles: 2 }]);
+    assert_eq!(stats(dev), Stats { seen: 1, ignored: 1, read: 1, dropped: 0, pending: 0 });
+}
+
+#[test]
+fn events_while_disabled_count_as_ignored() {
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.on_event(0); // ready but never opened
+    dev.open(&c).unwrap();
+    dev.on_event(1);
+    dev.configure(&c, raw(0, 0, false)).unwrap();
+    dev.on_event(2);
+    dev.on_event(3);
+    dev.configure(&c, raw(0, 0, true)).unwrap();
+    dev.on_event(4);
+    dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY).unwrap();
+    dev.on_event(5);
+    let s = stats(dev);
+    assert_eq!(s, Stats { seen: 2, ignored: 4, read: 0, dropped: 0, pending: 2 });
+    assert_eq!(s.seen + s.ignored, 6, "every interrupt is seen or ignored");
+    dev.open(&c).unwrap();
+    let got = read_all(dev);
+    assert_eq!(got, vec![Event { sequence: 0, cycles: 1 }, Event { sequence: 1, cycles: 4 }]);
+}
+
+#[test]
+fn drop_newest_keeps_the_oldest_sequences() {
+    let (rig, _mock) = rig_with_mock(3);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    for i in 0..7 {
+        dev.on_event(100 + i);
+    }
+    assert_eq!(stats(dev), Stats { seen: 7, ignored: 0, read: 0, dropped: 4, pending: 3 });
+    let got = read_all(dev);
+    assert_eq!(sequences(&got), vec![0, 1, 2]);
+    assert_eq!(got[2].cycles, 102);
+}
+
+#[test]
+fn drop_oldest_keeps_the_newest_sequences() {
+    let (rig, _mock) = rig_with_mock(3);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.configure(&c, raw(0, 1, true)).unwrap();
+    for i in 0..7 {
+        dev.on_event(100 + i);
+    }
+    assert_eq!(stats(dev), Stats { seen: 7, ignored: 0, read: 0, dropped: 4, pending: 3 });
+    let got = read_all(dev);
+    assert_eq!(sequences(&got), vec![4, 5, 6]);
+    assert_eq!(got[0].cycles, 104);
+    assert_eq!(stats(dev), Stats { seen: 7, ignored: 0, read: 3, dropped: 4, pending: 0 });
+}
+
+#[test]
+fn a_zero_capacity_ring_drops_every_event() {
+    let (rig, _mock) = rig_with_mock(0);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.on_event(1);
+    dev.on_event(2);
+    assert_eq!(dev.wait(&c, Timeout::NoWait), Err(Error::WouldBlock));
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Ok(0));
+    assert_eq!(stats(dev), Stats { seen: 2, ignored: 0, read: 0, dropped: 2, pending: 0 });
+}
+
+// ---- notification sink -------------------------------------------------------
+
+#[test]
+fn notify_without_a_sink_is_invalid() {
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    assert_eq!(dev.notify(&c), Err(Error::Invalid));
+    dev.set_sink(&c, Some(sink(|p| p as i32))).unwrap();
+    dev.on_event(1);
+    assert_eq!(dev.notify(&c), Ok(1));
+    dev.set_sink(&c, None).unwrap();
+    assert_eq!(dev.notify(&c), Err(Error::Invalid));
+}
+
+#[test]
+fn notify_calls_the_sink_with_no_lock_held() {
+    let (rig, _mock) = rig_with_mock(8);
+    let dev = rig.dev().clone();
+    let c = ctx();
+    dev.open(&c).unwrap();
+    let seen_by_sink = Arc::new(Mutex::new(Vec::new()));
+    let (weak, log) = (Arc::downgrade(&dev), seen_by_sink.clone());
+    let s = sink(move |pending| {
+        let dev = weak.upgrade().expect("device alive during notify");
+        let c = ctx();
+        // Each of these takes a driver lock: a lock held by notify deadlocks.
+        let before = dev.stats().unwrap();
+        let settings = dev.settings(&c).unwrap();
+        let mut buf = [Event::default(); 8];
+        let n = dev.read(&c, &mut buf).unwrap();
+        let after = dev.stats().unwrap();
+        log.lock().unwrap().push((pending, before.pending, settings, sequences(&buf[..n]), after.pending));
+        100 + n as i32
+    });
+    dev.set_sink(&c, Some(s)).unwrap();
+    for i in 0..3 {
+        dev.on_event(i);
+    }
+    let d = dev.clone();
+    assert_eq!(without_deadlock(move || d.notify(&ctx())), Ok(103));
+    assert_eq!(*seen_by_sink.lock().unwrap(), vec![(3, 3, raw(0, 0, true), vec![0, 1, 2], 0)]);
+    assert_eq!(stats(&dev), Stats { seen: 3, ignored: 0, read: 3, dropped: 0, pending: 0 });
+    // Nothing pending: the sink is still called, with 0.
+    let d = dev.clone();
+    assert_eq!(without_deadlock(move || d.notify(&ctx())), Ok(100));
+    assert_eq!(seen_by_sink.lock().unwrap()[1].0, 0);
+}
+
+#[test]
+fn notify_is_would_block_when_the_sink_changes_the_device() {
+    let (rig, mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    let c = ctx();
+    dev.open(&c).unwrap();
+    let weak = Arc::downgrade(&dev);
+    let s = sink(move |_| {
+        let dev = weak.upgrade().expect("device alive during notify");
+        dev.configure(&ctx(), raw(2, 1, false)).expect("configure from the sink");
+        0
+    });
+    dev.set_sink(&c, Some(s)).unwrap();
+    let d = dev.clone();
+    assert_eq!(without_deadlock(move || d.notify(&ctx())), Err(Error::WouldBlock));
+    // The sink's configure took effect.
+    assert_eq!(dev.settings(&c), Ok(raw(2, 1, false)));
+    assert!(!mock.enabled());
+    assert_eq!(mock.edge(), Edge::Both as u32);
+
+    // Replacing the sink from inside the sink is a change as well.
+    let weak = Arc::downgrade(&dev);
+    let s = sink(move |_| {
+        let dev = weak.upgrade().expect("device alive during notify");
+        dev.set_sink(&ctx(), Some(sink(|_| 8))).expect("set_sink from the sink");
+        7
+    });
+    dev.set_sink(&c, Some(s)).unwrap();
+    let d = dev.clone();
+    assert_eq!(without_deadlock(move || d.notify(&ctx())), Err(Error::WouldBlock));
+    assert_eq!(dev.notify(&c), Ok(8), "the new sink is in place");
+    // A sink that only reads leaves the result valid.
+    let weak = Arc::downgrade(&dev);
+    let s = sink(move |_| weak.upgrade().map_or(-1, |d| d.settings(&ctx()).map_or(-2, |s| s.edge as i32)));
+    dev.set_sink(&c, Some(s)).unwrap();
+    assert_eq!(dev.notify(&c), Ok(2));
+}

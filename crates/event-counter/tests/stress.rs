@@ -1,0 +1,188 @@
+//! Stress tests with real threads (seed 000, *stress testing*): an "ISR"
+//! thread raising events, readers, and open/close churn, all at once.
+//!
+//! Numbers (2-core CI machine, release build): `stress_isr_readers_and_churn`
+//! raises 1 000 000 interrupts into a 64-event ring while 2 readers wait and
+//! read and a churn thread closes and reopens the device; a few seconds.
+//! `remove_releases_waiters_every_time` runs 300 rounds of remove against 2
+//! blocked waiters. Pass/fail never depends on timing: only the counters, the
+//! sequence numbers and the returned errors are checked.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::{ctx, rig_with_mock};
+use event_counter::{ClosePolicy, Error, Event, Timeout};
+
+/// Interrupts raised by the ISR thread.
+const INTERRUPTS: u32 = 1_000_000;
+/// Ring capacity: small, so that the drop path runs too.
+const CAPACITY: usize = 64;
+
+#[derive(Debug, Default)]
+struct ChurnCounts {
+    closed: u32,
+    close_busy: u32,
+    opened: u32,
+    open_busy: u32,
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "10^6 events: far too slow under Miri")]
+fn stress_isr_readers_and_churn() {
+    let started = Instant::now();
+    let (rig, _mock) = rig_with_mock(CAPACITY);
+    let dev = rig.dev().clone();
+    dev.open(&ctx()).unwrap();
+    let isr_done = Arc::new(AtomicBool::new(false));
+
+    let isr = {
+        let (dev, done) = (dev.clone(), isr_done.clone());
+        std::thread::spawn(move || {
+            for i in 0..INTERRUPTS {
+                dev.on_event(i);
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+
+    let readers: Vec<_> = (0..2u32)
+        .map(|r| {
+            let dev = dev.clone();
+            std::thread::spawn(move || {
+                let c = ctx();
+                let mut got: Vec<Event> = Vec::new();
+                let mut buf = [Event::default(); 16];
+                let mut round = r;
+                loop {
+                    match dev.wait(&c, Timeout::Forever) {
+                        Ok(pending) => assert!(pending > 0 && pending as usize <= CAPACITY),
+                        Err(Error::Closed) => {
+                            std::thread::yield_now(); // churn has it closed; retry
+                            continue;
+                        }
+                        Err(Error::Gone) => break,
+                        Err(e) => panic!("reader {r}: wait: {e:?}"),
+                    }
+                    // Varying buffer sizes, across the driver's 8-event chunks.
+                    round = round.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    let len = 1 + (round >> 16) as usize % buf.len();
+                    match dev.read(&c, &mut buf[..len]) {
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                        Err(Error::Closed) => {}
+                        Err(Error::Gone) => break,
+                        Err(e) => panic!("reader {r}: read: {e:?}"),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+
+    let churn = {
+        let (dev, done) = (dev.clone(), isr_done.clone());
+        std::thread::spawn(move || {
+            let c = ctx();
+            let mut counts = ChurnCounts::default();
+            let mut i = 0u32;
+            while !done.load(Ordering::SeqCst) {
+                i += 1;
+                let (policy, timeout) = match i % 4 {
+                    0 => (ClosePolicy::FailIfBusy, Timeout::NoWait),
+                    1 => (ClosePolicy::FailIfBusy, Timeout::Millis(1)),
+                    2 => (ClosePolicy::Proceed, Timeout::NoWait),
+                    _ => (ClosePolicy::Proceed, Timeout::Millis(1)),
+                };
+                match dev.close(&c, timeout, policy) {
+                    Ok(()) => counts.closed += 1,
+                    Err(Error::Busy) if policy == ClosePolicy::FailIfBusy => counts.close_busy += 1,
+                    Err(e) => panic!("churn: close {policy:?}: {e:?}"),
+                }
+                std::thread::yield_now();
+                // Reopen; Busy while a Proceed close left operations behind.
+                loop {
+                    match dev.open(&c) {
+                        Ok(()) => {
+                            counts.opened += 1;
+                            break;
+                        }
+                        Err(Error::Busy) => {
+                            counts.open_busy += 1;
+                            std::thread::yield_now();
+                        }
+                        Err(e) => panic!("churn: open: {e:?}"),
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            counts
+        })
+    };
+
+    isr.join().unwrap();
+    let counts = churn.join().unwrap();
+    // Wakes every waiter for good: they all leave with Gone.
+    assert_eq!(dev.remove(&ctx(), Timeout::Forever), Ok(()));
+    let per_reader: Vec<Vec<Event>> = readers.into_iter().map(|h| h.join().unwrap()).collect();
+
+    let s = dev.stats().unwrap();
+    assert_eq!(INTERRUPTS, s.seen + s.ignored, "every interrupt is seen or ignored: {s:?}");
+    assert_eq!(s.seen, s.read + s.dropped + s.pending, "reconciliation: {s:?}");
+    let mut delivered = vec![false; s.seen as usize];
+    for (r, events) in per_reader.iter().enumerate() {
+        for pair in events.windows(2) {
+            assert!(pair[0].sequence < pair[1].sequence, "reader {r}: not increasing: {pair:?}");
+        }
+        for e in events {
+            // Sequence numbers count seen interrupts only; cycles carry the
+            // interrupt's index, so a later sequence has a later interrupt.
+            assert!(e.sequence <= e.cycles, "reader {r}: {e:?}");
+            let slot = &mut delivered[e.sequence as usize];
+            assert!(!*slot, "sequence {} delivered twice", e.sequence);
+            *slot = true;
+        }
+    }
+    let total: usize = per_reader.iter().map(Vec::len).sum();
+    assert_eq!(total as u32, s.read, "every event read was delivered to exactly one reader");
+    let all: Vec<(u32, u32)> = {
+        let mut v: Vec<_> = per_reader.iter().flatten().map(|e| (e.sequence, e.cycles)).collect();
+        v.sort_unstable();
+        v
+    };
+    for pair in all.windows(2) {
+        assert!(pair[0].1 < pair[1].1, "cycles follow sequences: {pair:?}");
+    }
+    println!(
+        "stress: {INTERRUPTS} interrupts, {s:?}, per reader {:?}, churn {counts:?}, {:.1?}",
+        per_reader.iter().map(Vec::len).collect::<Vec<_>>(),
+        started.elapsed()
+    );
+}
+
+/// Regression: `remove` woke waiters before it marked the device revoked, so
+/// a waiter could check, find it still present and sleep again, and `remove`
+/// then waited for it forever (here: until the bound, then `TimedOut`).
+#[test]
+#[cfg_attr(miri, ignore = "hundreds of thread rounds: too slow under Miri")]
+fn remove_releases_waiters_every_time() {
+    const ROUNDS: u32 = 300;
+    for round in 0..ROUNDS {
+        let (rig, _mock) = rig_with_mock(4);
+        let dev = rig.dev().clone();
+        dev.open(&ctx()).unwrap();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let dev = dev.clone();
+                std::thread::spawn(move || dev.wait(&ctx(), Timeout::Forever))
+            })
+            .collect();
+        std::thread::yield_now();
+        assert_eq!(dev.remove(&ctx(), Timeout::Millis(20_000)), Ok(()), "round {round}");
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), Err(Error::Gone), "round {round}");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Rust side of the benchmark (figure 2): lock+unlock pairs through
+//! racefree's `Lock` over the Zephyr backends, and through the raw bindings
+//! (`zephyr::raw`) for comparison. Timing is done by the C caller, around one
+//! call, exactly as for the C loops it is compared with.
+#![no_std]
+
+extern crate event_counter_zephyr;
+
+use event_counter_zephyr::{thread_context, ZephyrDevice, ZephyrMutex, ZephyrSpin};
+use racefree::{lock_class, Lock};
+use zephyr::raw;
+
+/// Eight copies of a statement: the loops below do eight pairs per turn, so
+/// that the loop itself adds well under one instruction per pair.
+macro_rules! x8 {
+    ($e:expr) => {{
+        $e;
+        $e;
+        $e;
+        $e;
+        $e;
+        $e;
+        $e;
+        $e;
+    }};
+}
+
+/// `8 * n` lock+unlock pairs of a racefree `SpinLock` over `k_spinlock`.
+#[no_mangle]
+extern "C" fn bench_rs_spin_pairs(n: u32) {
+    let lock: Lock<u32, ZephyrSpin> = Lock::new(0, lock_class!("bench.spin"));
+    // SAFETY: `lock` stays where it is until it is dropped below, and no lock
+    // operation has started.
+    unsafe { lock.init() };
+    for _ in 0..n {
+        x8!(drop(lock.lock()));
+    }
+}
+
+/// `8 * n` lock+unlock pairs of a racefree `Mutex` over `k_mutex`.
+#[no_mangle]
+extern "C" fn bench_rs_mutex_pairs(n: u32) {
+    let Some(ctx) = thread_context() else { return };
+    let lock: Lock<u32, ZephyrMutex> = Lock::new(0, lock_class!("bench.mutex"));
+    // SAFETY: as in `bench_rs_spin_pairs`.
+    unsafe { lock.init() };
+    for _ in 0..n {
+        x8!(drop(lock.lock(&ctx)));
+    }
+}
+
+/// `8 * n` pairs of raw `k_spin_lock`/`k_spin_unlock` called from Rust.
+#[no_mangle]
+extern "C" fn bench_rs_raw_spin_pairs(n: u32) {
+    // SAFETY: an all-zero k_spinlock is unlocked.
+    let mut lock: raw::k_spinlock = unsafe { core::mem::zeroed() };
+    let l = &mut lock as *mut raw::k_spinlock;
+    for _ in 0..n {
+        // SAFETY: a live lock, locked and unlocked in turn with its key.
+        x8!(unsafe { raw::k_spin_unlock(l, raw::k_spin_lock(l)) });
+    }
+}
+
+/// `8 * n` pairs of raw `k_mutex_lock`/`k_mutex_unlock` called from Rust.
+#[no_mangle]
+extern "C" fn bench_rs_raw_mutex_pairs(n: u32) {
+    // SAFETY: plain C data, initialised by k_mutex_init() below before use.
+    let mut mutex: raw::k_mutex = unsafe { core::mem::zeroed() };
+    let m = &mut mutex as *mut raw::k_mutex;
+    // SAFETY: `mutex` does not move while in use; thread context (C caller).
+    unsafe { raw::k_mutex_init(m) };
+    for _ in 0..n {
+        // SAFETY: an initialised mutex, taken and given back by this thread.
+        x8!(unsafe {
+            raw::k_mutex_lock(m, raw::k_timeout_t { ticks: -1 });
+            raw::k_mutex_unlock(m)
+        });
+    }
+}
+
+/// Bytes the Rust driver state needs (`size_of::<ZephyrDevice>()`), for the
+/// RAM analysis of figure 5.
+#[no_mangle]
+extern "C" fn bench_rs_device_size() -> usize {
+    core::mem::size_of::<ZephyrDevice>()
+}

@@ -1,0 +1,306 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Lifecycle (seed 001: startup, shutdown; seeds 002/003: hot-unplug):
+ * failed init, close with operations in flight under both policies, calls
+ * after close from other threads, open/close races, removal at run time.
+ */
+
+#include <zephyr/ztest.h>
+
+#include "test_common.h"
+
+static const struct device *const broken_dev = DEVICE_DT_GET(DT_NODELABEL(evc_broken));
+static const struct device *const unplug_a = DEVICE_DT_GET(DT_NODELABEL(evc_unplug_a));
+static const struct device *const unplug_b = DEVICE_DT_GET(DT_NODELABEL(evc_unplug_b));
+
+#define STACK_SIZE 2048
+#define HELPERS    2
+K_THREAD_STACK_ARRAY_DEFINE(helper_stacks, HELPERS, STACK_SIZE);
+static struct k_thread helper_threads[HELPERS];
+
+/* A helper thread runs `fn(dev)` and records its result. */
+struct helper {
+	const struct device *dev;
+	int (*fn)(const struct device *dev);
+	volatile int result;
+	volatile bool done;
+};
+
+static void helper_entry(void *p1, void *p2, void *p3)
+{
+	struct helper *h = p1;
+
+	h->result = h->fn(h->dev);
+	h->done = true;
+}
+
+static k_tid_t start_helper(int slot, struct helper *h, int prio)
+{
+	h->done = false;
+	return k_thread_create(&helper_threads[slot], helper_stacks[slot], STACK_SIZE, helper_entry,
+			       h, NULL, NULL, prio, 0, K_NO_WAIT);
+}
+
+static void join_helper(int slot)
+{
+	zassert_ok(k_thread_join(&helper_threads[slot], K_SECONDS(5)), "helper hung");
+}
+
+/* A sink that blocks until released: an operation kept in flight on demand. */
+static K_SEM_DEFINE(sink_entered, 0, 1);
+static K_SEM_DEFINE(sink_release, 0, 1);
+
+static int blocking_sink(const struct device *dev, uint32_t pending, void *user_data)
+{
+	k_sem_give(&sink_entered);
+	k_sem_take(&sink_release, K_FOREVER);
+	return 42;
+}
+
+static int wait_forever(const struct device *dev)
+{
+	return event_counter_wait(dev, K_FOREVER);
+}
+
+static int notify(const struct device *dev)
+{
+	return event_counter_notify(dev);
+}
+
+static int read_one(const struct device *dev)
+{
+	struct event_counter_event ev;
+
+	return event_counter_read(dev, &ev, 1);
+}
+
+static int close_fail_if_busy_1s(const struct device *dev)
+{
+	return event_counter_close(dev, K_SECONDS(1), EVENT_COUNTER_CLOSE_FAIL_IF_BUSY);
+}
+
+/* Starts a notify whose sink blocks; returns once the sink runs. */
+static void hold_operation_in_flight(const struct device *dev, struct helper *h)
+{
+	zassert_ok(event_counter_set_sink(dev, blocking_sink, NULL));
+	k_sem_reset(&sink_entered);
+	k_sem_reset(&sink_release);
+	*h = (struct helper){.dev = dev, .fn = notify};
+	start_helper(0, h, K_PRIO_PREEMPT(5));
+	zassert_ok(k_sem_take(&sink_entered, K_SECONDS(1)), "sink never ran");
+}
+
+static void before_each(void *fixture)
+{
+	ARG_UNUSED(fixture);
+	reset_device(edges_dev);
+}
+
+ZTEST(event_counter_lifecycle, test_failed_init_is_never_ready)
+{
+	struct event_counter_event ev;
+	struct event_counter_settings settings = {0};
+	struct event_counter_stats stats;
+
+	zassert_false(device_is_ready(broken_dev), "GPIO controller failed: must not be ready");
+	zassert_equal(event_counter_open(broken_dev), -ENODEV);
+	zassert_equal(event_counter_close(broken_dev, K_NO_WAIT, 0), -ENODEV);
+	zassert_equal(event_counter_read(broken_dev, &ev, 1), -ENODEV);
+	zassert_equal(event_counter_wait(broken_dev, K_NO_WAIT), -ENODEV);
+	zassert_equal(event_counter_configure(broken_dev, &settings), -ENODEV);
+	zassert_equal(event_counter_get_settings(broken_dev, &settings), -ENODEV);
+	zassert_equal(event_counter_get_stats(broken_dev, &stats), -ENODEV);
+	zassert_equal(event_counter_set_sink(broken_dev, NULL, NULL), -ENODEV);
+	zassert_equal(event_counter_notify(broken_dev), -ENODEV);
+	zassert_equal(event_counter_remove(broken_dev, K_NO_WAIT), -ENODEV);
+}
+
+ZTEST(event_counter_lifecycle, test_close_wakes_waiter_and_completes)
+{
+	struct helper waiter = {.dev = edges_dev, .fn = wait_forever};
+
+	zassert_ok(event_counter_open(edges_dev));
+	start_helper(0, &waiter, K_PRIO_PREEMPT(5));
+	k_sleep(K_MSEC(10));
+	zassert_false(waiter.done, "waiter should be blocked");
+	zassert_ok(event_counter_close(edges_dev, K_MSEC(500), EVENT_COUNTER_CLOSE_FAIL_IF_BUSY),
+		   "close must wake the waiter and drain");
+	join_helper(0);
+	zassert_equal(waiter.result, -EBADF, "woken waiter sees the close");
+}
+
+ZTEST(event_counter_lifecycle, test_close_fail_if_busy_keeps_device_usable)
+{
+	struct helper op;
+	struct event_counter_event ev;
+
+	zassert_ok(event_counter_open(edges_dev));
+	hold_operation_in_flight(edges_dev, &op);
+	zassert_equal(event_counter_close(edges_dev, K_MSEC(20), EVENT_COUNTER_CLOSE_FAIL_IF_BUSY),
+		      -EBUSY, "operation in flight past the timeout");
+	zassert_equal(event_counter_open(edges_dev), -EBUSY, "still open");
+	zassert_equal(event_counter_read(edges_dev, &ev, 1), 0, "still usable");
+	k_sem_give(&sink_release);
+	join_helper(0);
+	zassert_equal(op.result, 42, "in-flight operation finished normally");
+	zassert_ok(event_counter_close(edges_dev, K_MSEC(100), EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+}
+
+ZTEST(event_counter_lifecycle, test_close_proceed_refuses_new_operations)
+{
+	struct helper op;
+	struct event_counter_event ev;
+
+	zassert_ok(event_counter_open(edges_dev));
+	hold_operation_in_flight(edges_dev, &op);
+	zassert_ok(event_counter_close(edges_dev, K_MSEC(20), EVENT_COUNTER_CLOSE_PROCEED),
+		   "proceed closes despite the operation in flight");
+	zassert_equal(event_counter_read(edges_dev, &ev, 1), -EBADF, "new operations refused");
+	zassert_equal(event_counter_open(edges_dev), -EBUSY,
+		      "reopen waits until the abandoned operation ends");
+	k_sem_give(&sink_release);
+	join_helper(0);
+	zassert_equal(op.result, 42, "the abandoned operation still completed");
+	zassert_ok(event_counter_open(edges_dev), "reopen once drained");
+}
+
+ZTEST(event_counter_lifecycle, test_second_close_while_closing_is_ealready)
+{
+	struct helper op;
+	struct helper closer = {.dev = edges_dev, .fn = close_fail_if_busy_1s};
+
+	zassert_ok(event_counter_open(edges_dev));
+	hold_operation_in_flight(edges_dev, &op);
+	start_helper(1, &closer, K_PRIO_PREEMPT(5));
+	k_sleep(K_MSEC(10));
+	zassert_equal(event_counter_close(edges_dev, K_NO_WAIT, EVENT_COUNTER_CLOSE_PROCEED),
+		      -EALREADY, "a close is already in progress");
+	k_sem_give(&sink_release);
+	join_helper(0);
+	zassert_ok(k_thread_join(&helper_threads[1], K_SECONDS(5)));
+	zassert_ok(closer.result, "the first close drained and completed");
+}
+
+ZTEST(event_counter_lifecycle, test_buggy_client_calls_after_close)
+{
+	struct helper late = {.dev = edges_dev, .fn = read_one};
+
+	zassert_ok(event_counter_open(edges_dev));
+	zassert_ok(event_counter_close(edges_dev, K_NO_WAIT, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	start_helper(0, &late, K_PRIO_PREEMPT(5));
+	join_helper(0);
+	zassert_equal(late.result, -EBADF, "read from another thread after close");
+}
+
+static atomic_t race_opens, race_closes, race_errors;
+
+static int open_close_churn(const struct device *dev)
+{
+	for (int i = 0; i < 500; i++) {
+		int ret = event_counter_open(dev);
+
+		if (ret == 0) {
+			atomic_inc(&race_opens);
+		} else if (ret != -EBUSY) {
+			atomic_inc(&race_errors);
+		}
+		ret = event_counter_close(dev, K_MSEC(5), (i & 1) ? EVENT_COUNTER_CLOSE_PROCEED
+								  : EVENT_COUNTER_CLOSE_FAIL_IF_BUSY);
+		if (ret == 0) {
+			atomic_inc(&race_closes);
+		} else if (ret != -EBADF && ret != -EALREADY && ret != -EBUSY) {
+			atomic_inc(&race_errors);
+		}
+		pulse();
+		if ((i % 16) == 0) {
+			k_yield();
+		}
+	}
+	return 0;
+}
+
+ZTEST(event_counter_lifecycle, test_open_close_race)
+{
+	struct helper a = {.dev = edges_dev, .fn = open_close_churn};
+	struct helper b = {.dev = edges_dev, .fn = open_close_churn};
+	struct event_counter_stats s;
+
+	atomic_clear(&race_opens);
+	atomic_clear(&race_closes);
+	atomic_clear(&race_errors);
+	/* Same priority, time-sliced or yielding: the calls interleave. */
+	start_helper(0, &a, K_PRIO_PREEMPT(5));
+	start_helper(1, &b, K_PRIO_PREEMPT(5));
+	join_helper(0);
+	zassert_ok(k_thread_join(&helper_threads[1], K_SECONDS(5)));
+	zassert_equal(atomic_get(&race_errors), 0, "unexpected errno");
+	zassert_true(atomic_get(&race_opens) > 0);
+	zassert_equal(atomic_get(&race_opens) - atomic_get(&race_closes),
+		      event_counter_open(edges_dev) == -EBUSY ? 1 : 0,
+		      "every successful open is matched by one successful close");
+	zassert_ok(event_counter_get_stats(edges_dev, &s));
+	zassert_equal(s.seen, s.read + s.dropped + s.pending, "counts reconcile");
+}
+
+ZTEST(event_counter_lifecycle, test_remove_wakes_waiters_and_stops_source)
+{
+	struct helper waiter = {.dev = unplug_a, .fn = wait_forever};
+	struct event_counter_stats s1, s2;
+	struct event_counter_event ev[8];
+	uint32_t generated;
+
+	const struct event_counter_settings quiet = {.enabled = false};
+
+	zassert_ok(event_counter_open(unplug_a));
+	/* Stop events so the waiter really blocks, then drain. */
+	zassert_ok(event_counter_configure(unplug_a, &quiet));
+	while (event_counter_read(unplug_a, ev, ARRAY_SIZE(ev)) > 0) {
+	}
+	start_helper(0, &waiter, K_PRIO_PREEMPT(5));
+	k_sleep(K_MSEC(10));
+	zassert_false(waiter.done, "waiter should be blocked");
+	zassert_ok(event_counter_remove(unplug_a, K_MSEC(500)), "removal drains in time");
+	join_helper(0);
+	zassert_equal(waiter.result, -ENODEV, "waiter woken by the removal");
+
+	/* The source was disabled first: nothing more arrives. */
+	generated = z_event_counter_source_generated(unplug_a);
+	zassert_ok(event_counter_get_stats(unplug_a, &s1), "stats outlive removal");
+	k_sleep(K_MSEC(20));
+	zassert_ok(event_counter_get_stats(unplug_a, &s2));
+	zassert_equal(z_event_counter_source_generated(unplug_a), generated, "timer still running");
+	zassert_equal(s1.seen + s1.ignored, s2.seen + s2.ignored, "events after removal");
+	zassert_equal(generated, s2.seen + s2.ignored, "every expiry counted");
+
+	/* Every later call: -ENODEV. */
+	zassert_equal(event_counter_open(unplug_a), -ENODEV);
+	zassert_equal(event_counter_read(unplug_a, ev, 1), -ENODEV);
+	zassert_equal(event_counter_wait(unplug_a, K_NO_WAIT), -ENODEV);
+	zassert_equal(event_counter_close(unplug_a, K_NO_WAIT, 0), -ENODEV);
+	zassert_equal(event_counter_remove(unplug_a, K_NO_WAIT), -ENODEV, "double removal");
+}
+
+ZTEST(event_counter_lifecycle, test_remove_with_operation_in_flight_times_out_safely)
+{
+	struct helper op;
+	struct event_counter_event ev;
+	uint32_t generated;
+
+	zassert_ok(event_counter_open(unplug_b));
+	hold_operation_in_flight(unplug_b, &op);
+	zassert_equal(event_counter_remove(unplug_b, K_MSEC(20)), -ETIMEDOUT,
+		      "an operation is still in flight");
+	zassert_equal(event_counter_read(unplug_b, &ev, 1), -ENODEV, "removed at once for new calls");
+	generated = z_event_counter_source_generated(unplug_b);
+	k_sleep(K_MSEC(10));
+	zassert_equal(z_event_counter_source_generated(unplug_b), generated,
+		      "source disabled before waiting");
+	k_sem_give(&sink_release);
+	join_helper(0);
+	zassert_equal(op.result, -EAGAIN,
+		      "the in-flight notify finished and saw that the device changed under it");
+	zassert_equal(event_counter_notify(unplug_b), -ENODEV);
+}
+
+ZTEST_SUITE(event_counter_lifecycle, NULL, NULL, before_each, NULL, NULL);
