@@ -14,6 +14,7 @@ use zephyr::raw;
 pub enum ZephyrProbe {}
 
 impl ContextProbe for ZephyrProbe {
+    #[inline]
     fn in_isr() -> bool {
         // SAFETY: k_is_in_isr() only reads the current CPU's nesting count.
         unsafe { raw::k_is_in_isr() }
@@ -37,11 +38,13 @@ unsafe impl Backend for ZephyrSpin {
         unsafe { core::mem::zeroed() }
     }
 
+    #[inline]
     unsafe fn lock(state: *mut raw::k_spinlock) -> raw::k_spinlock_key_t {
         // SAFETY: the caller passes a live, initialised lock (Backend contract).
         unsafe { raw::k_spin_lock(state) }
     }
 
+    #[inline]
     unsafe fn try_lock(state: *mut raw::k_spinlock) -> Option<raw::k_spinlock_key_t> {
         let mut key = raw::k_spinlock_key_t { key: 0 };
         // SAFETY: as in `lock`; `key` is a valid out-pointer.
@@ -51,6 +54,7 @@ unsafe impl Backend for ZephyrSpin {
         }
     }
 
+    #[inline]
     unsafe fn unlock(state: *mut raw::k_spinlock, guard: &raw::k_spinlock_key_t) {
         // SAFETY: the caller holds the lock and passes the key `lock` returned.
         unsafe { raw::k_spin_unlock(state, raw::k_spinlock_key_t { key: guard.key }) }
@@ -78,17 +82,20 @@ unsafe impl Backend for ZephyrMutex {
         unsafe { raw::k_mutex_init(state) };
     }
 
+    #[inline]
     unsafe fn lock(state: *mut raw::k_mutex) {
         // SAFETY: initialised mutex, thread context (Backend contract).
         let ret = unsafe { raw::k_mutex_lock(state, raw::k_timeout_t { ticks: -1 }) };
         debug_assert_eq!(ret, 0, "k_mutex_lock(K_FOREVER) cannot fail");
     }
 
+    #[inline]
     unsafe fn try_lock(state: *mut raw::k_mutex) -> Option<()> {
         // SAFETY: as in `lock`.
         (unsafe { raw::k_mutex_lock(state, raw::k_timeout_t { ticks: 0 }) } == 0).then_some(())
     }
 
+    #[inline]
     unsafe fn unlock(state: *mut raw::k_mutex, _guard: &()) {
         // SAFETY: the calling thread holds the mutex (Backend contract).
         let ret = unsafe { raw::k_mutex_unlock(state) };
@@ -98,6 +105,7 @@ unsafe impl Backend for ZephyrMutex {
 
 // SAFETY: k_mutex_lock() with a timeout returns 0 only once the mutex is held.
 unsafe impl TimedBackend for ZephyrMutex {
+    #[inline]
     unsafe fn lock_timeout(state: *mut raw::k_mutex, timeout: Timeout) -> Result<()> {
         // SAFETY: as in `lock`.
         match unsafe { raw::k_mutex_lock(state, to_k_timeout(timeout)) } {
@@ -130,11 +138,13 @@ unsafe impl Semaphore for ZephyrSemaphore {
         unsafe { raw::k_sem_init(self.0.get(), 0, u32::MAX) };
     }
 
+    #[inline]
     fn give(&self) {
         // SAFETY: initialised before any use (Semaphore contract).
         unsafe { raw::k_sem_give(self.0.get()) }
     }
 
+    #[inline]
     fn take(&self, timeout: Timeout) -> Result<()> {
         // SAFETY: as in `give`.
         match unsafe { raw::k_sem_take(self.0.get(), to_k_timeout(timeout)) } {

@@ -1,6 +1,9 @@
 //! Test rig shared by the integration tests: a device at a fixed address
 //! over ring storage that is freed again (so Miri sees no leak).
 
+// Each test crate compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::ptr::NonNull;
 use std::sync::Arc;
 

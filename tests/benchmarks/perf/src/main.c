@@ -143,7 +143,7 @@ static void noop_op(const void *arg)
 
 /* ---- Calibration: cycles per instruction ------------------------------------ */
 
-static __noinline void run_instructions(uint32_t loops)
+static __attribute__((noinline)) void run_instructions(uint32_t loops)
 {
 	/* Two instructions per turn. */
 	__asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(loops) : : "cc");
@@ -170,7 +170,7 @@ static void calibrate(void)
 
 #define PAIR_TURNS 32 /* x 8 pairs per call */
 
-static __noinline void bench_c_spin_pairs(uint32_t n)
+static __attribute__((noinline)) void bench_c_spin_pairs(uint32_t n)
 {
 	struct k_spinlock lock = {};
 
@@ -183,7 +183,7 @@ static __noinline void bench_c_spin_pairs(uint32_t n)
 	}
 }
 
-static __noinline void bench_c_mutex_pairs(uint32_t n)
+static __attribute__((noinline)) void bench_c_mutex_pairs(uint32_t n)
 {
 	struct k_mutex mutex;
 
@@ -415,55 +415,82 @@ static void start_readers(void)
 
 /* ---- Figure 4: sustained rate from a hardware timer --------------------------------- */
 
-/* lm3s6965 general-purpose timer 0, 32-bit periodic mode (emulated by QEMU). */
+/* lm3s6965 general-purpose timers (emulated by QEMU, clocked by the emulated
+ * system clock, so in lock-step with the instruction count). Timer 0 raises
+ * the events, periodic; timer 1, one-shot and at a higher priority, closes
+ * the window half a period after the last of TRIAL_EVENTS expiries, so that
+ * exactly TRIAL_EVENTS events are generated whatever the CPU load.
+ */
 #define GPTM0_BASE  0x40030000UL
-#define GPTM_REG(o) (*(volatile uint32_t *)(GPTM0_BASE + (o)))
-#define GPTM_CFG    GPTM_REG(0x000)
-#define GPTM_TAMR   GPTM_REG(0x004)
-#define GPTM_CTL    GPTM_REG(0x00c)
-#define GPTM_IMR    GPTM_REG(0x018)
-#define GPTM_RIS    GPTM_REG(0x01c)
-#define GPTM_ICR    GPTM_REG(0x024)
-#define GPTM_TAILR  GPTM_REG(0x028)
+#define GPTM1_BASE  0x40031000UL
+#define GPTM_REG(b, o) (*(volatile uint32_t *)((b) + (o)))
+#define GPTM_CFG    0x000
+#define GPTM_TAMR   0x004
+#define GPTM_CTL    0x00c
+#define GPTM_IMR    0x018
+#define GPTM_RIS    0x01c
+#define GPTM_ICR    0x024
+#define GPTM_TAILR  0x028
 #define GPTM0A_IRQ  19
-#define GPTM_PRIO   1
+#define GPTM1A_IRQ  21
+#define EVENT_PRIO  1
+#define WINDOW_PRIO 0
+
+#define TRIAL_EVENTS 2000
 
 static struct {
 	event_fn event;
 	const struct device *dev;
-	uint32_t t0;
-	uint32_t duration;
-	uint32_t t_stop;
+	uint32_t isr_calls;
+	uint32_t t_first;
+	uint32_t t_last;
 	volatile bool done;
 } rate;
 
-static void gptm_isr(const void *arg)
+static void event_timer_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
-	if ((GPTM_RIS & 1U) == 0U) {
+	if ((GPTM_REG(GPTM0_BASE, GPTM_RIS) & 1U) == 0U) {
 		return;
 	}
-	GPTM_ICR = 1U;
+	GPTM_REG(GPTM0_BASE, GPTM_ICR) = 1U;
 	const uint32_t now = k_cycle_get_32();
 
 	rate.event(rate.dev, now);
-	if (!rate.done && now - rate.t0 >= rate.duration) {
-		rate.t_stop = k_cycle_get_32();
-		GPTM_CTL = 0U;
-		rate.done = true;
+	if (rate.isr_calls++ == 0U) {
+		rate.t_first = now;
 	}
+	rate.t_last = now;
+}
+
+static void window_timer_isr(const void *arg)
+{
+	ARG_UNUSED(arg);
+	GPTM_REG(GPTM0_BASE, GPTM_CTL) = 0U;
+	GPTM_REG(GPTM1_BASE, GPTM_ICR) = 1U;
+	rate.done = true;
+}
+
+static void gptm_setup(uintptr_t base, uint32_t mode, uint32_t load)
+{
+	GPTM_REG(base, GPTM_CTL) = 0U;
+	GPTM_REG(base, GPTM_CFG) = 0U; /* 32-bit */
+	GPTM_REG(base, GPTM_TAMR) = mode;
+	GPTM_REG(base, GPTM_TAILR) = load;
+	GPTM_REG(base, GPTM_ICR) = 1U;
+	GPTM_REG(base, GPTM_IMR) = 1U; /* time-out interrupt */
 }
 
 struct trial {
 	uint32_t generated;
+	uint32_t isr;
 	uint32_t seen;
 	uint32_t read;
 	uint32_t dropped;
 	uint32_t pending;
 };
 
-#define TRIAL_EVENTS 2000
-
+/* TRIAL_EVENTS events, one per `period` timer ticks; true if none was lost. */
 static bool rate_trial(const struct driver *d, uint32_t period, struct trial *t)
 {
 	struct event_counter_stats before, after;
@@ -471,20 +498,15 @@ static bool rate_trial(const struct driver *d, uint32_t period, struct trial *t)
 	(void)event_counter_get_stats(d->dev, &before);
 	rate.event = d->event;
 	rate.dev = d->dev;
-	rate.duration = period * TRIAL_EVENTS;
+	rate.isr_calls = 0U;
 	rate.done = false;
-
-	GPTM_CTL = 0U;
-	GPTM_CFG = 0U;   /* 32-bit */
-	GPTM_TAMR = 2U;  /* periodic */
-	GPTM_TAILR = period;
-	GPTM_ICR = 1U;
-	GPTM_IMR = 1U;   /* time-out interrupt */
+	gptm_setup(GPTM0_BASE, 2U /* periodic */, period);
+	gptm_setup(GPTM1_BASE, 1U /* one-shot */, TRIAL_EVENTS * period + period / 2U);
 
 	unsigned int key = irq_lock();
 
-	rate.t0 = k_cycle_get_32();
-	GPTM_CTL = 1U;
+	GPTM_REG(GPTM0_BASE, GPTM_CTL) = 1U;
+	GPTM_REG(GPTM1_BASE, GPTM_CTL) = 1U;
 	irq_unlock(key);
 
 	while (!rate.done) {
@@ -494,32 +516,36 @@ static bool rate_trial(const struct driver *d, uint32_t period, struct trial *t)
 	k_msleep(5);
 	(void)event_counter_get_stats(d->dev, &after);
 
-	t->generated = (rate.t_stop - rate.t0) / period;
+	t->generated = TRIAL_EVENTS;
+	t->isr = rate.isr_calls;
 	t->seen = after.seen - before.seen;
 	t->read = after.read - before.read;
 	t->dropped = after.dropped - before.dropped;
 	t->pending = after.pending;
-	return t->seen == t->generated && t->read == t->generated && t->dropped == 0U &&
-	       t->pending == 0U;
+	return t->isr == TRIAL_EVENTS && t->seen == TRIAL_EVENTS && t->read == TRIAL_EVENTS &&
+	       t->dropped == 0U && t->pending == 0U;
 }
 
 static void print_trial(const char *key, const struct driver *d, uint32_t period,
 			const struct trial *t)
 {
-	printk("BENCH %s driver=%s period=%u generated=%u seen=%u read=%u dropped=%u "
+	printk("BENCH %s driver=%s period=%u generated=%u isr=%u seen=%u read=%u dropped=%u "
 	       "pending=%u\n",
-	       key, d->name, period, t->generated, t->seen, t->read, t->dropped, t->pending);
+	       key, d->name, period, t->generated, t->isr, t->seen, t->read, t->dropped,
+	       t->pending);
 }
 
 static void figure_rate(void)
 {
-	IRQ_CONNECT(GPTM0A_IRQ, GPTM_PRIO, gptm_isr, NULL, 0);
+	IRQ_CONNECT(GPTM0A_IRQ, EVENT_PRIO, event_timer_isr, NULL, 0);
+	IRQ_CONNECT(GPTM1A_IRQ, WINDOW_PRIO, window_timer_isr, NULL, 0);
 	irq_enable(GPTM0A_IRQ);
+	irq_enable(GPTM1A_IRQ);
 
 	for (size_t k = 0; k < ARRAY_SIZE(drivers); k++) {
 		const struct driver *d = &drivers[k];
 		struct trial t;
-		uint32_t lo = 16, hi = 12000;
+		uint32_t lo = 8, hi = 4000;
 
 		/* A slow rate must reconcile exactly, or the method is broken. */
 		if (!rate_trial(d, hi, &t)) {
@@ -527,6 +553,9 @@ static void figure_rate(void)
 			continue;
 		}
 		print_trial("rate.check", d, hi, &t);
+		/* Timer ticks in cycles, from the slow run's evenly spaced ISRs. */
+		printk("BENCH rate.tick driver=%s ticks=%u cycles=%u\n", d->name,
+		       hi * (t.isr - 1U), rate.t_last - rate.t_first);
 		while (hi - lo > 1) {
 			const uint32_t mid = lo + (hi - lo) / 2;
 
@@ -542,6 +571,7 @@ static void figure_rate(void)
 		print_trial("rate.fail", d, lo, &t);
 	}
 	irq_disable(GPTM0A_IRQ);
+	irq_disable(GPTM1A_IRQ);
 }
 
 /* ---- main ------------------------------------------------------------------------ */
