@@ -72,11 +72,9 @@ extern "C" fn rust_main() {
         *slot = Some(dev);
     }
     let ctx = thread_context().expect("main runs in thread context");
-    for dev in devices.iter().flatten() {
-        if let Ok(device) = dev.device() {
-            if let Err(e) = device.open(&ctx) {
-                printkln!("open {}: {:?}", dev.name(), e);
-            }
+    for dev in devices.iter().flatten().filter(|d| d.is_ready()) {
+        if let Err(e) = dev.open(&ctx) {
+            printkln!("open {}: {:?}", dev.name(), e);
         }
     }
 
@@ -152,14 +150,14 @@ fn reconcile(work: &Workload, irq_ready: bool) -> bool {
             continue;
         };
         // Stop the source, then read what is still captured.
-        let _ = device.open(&ctx);
-        let _ = device.close(&ctx, Timeout::Forever, ClosePolicy::Proceed);
-        device.open(&ctx).ok();
+        let _ = dev.open(&ctx);
+        let _ = dev.close(&ctx, Timeout::Forever, ClosePolicy::Proceed);
+        dev.open(&ctx).ok();
         let mut buf = [Event::default(); 16];
         while let Ok(n @ 1..) = device.read(&ctx, &mut buf) {
             work.read[i].fetch_add(n as u32, Ordering::Relaxed);
         }
-        let _ = device.close(&ctx, Timeout::Forever, ClosePolicy::Proceed);
+        let _ = dev.close(&ctx, Timeout::Forever, ClosePolicy::Proceed);
 
         let stats = device.stats().expect("ready device");
         // SAFETY: C helpers reading counters of a live device.
@@ -242,13 +240,12 @@ fn churn() {
             if dev.timer_period_us().is_none() {
                 continue;
             }
-            let Ok(device) = dev.device() else { continue };
             let policy = if round % 2 == 0 { ClosePolicy::FailIfBusy } else { ClosePolicy::Proceed };
-            match device.close(&ctx, Timeout::Millis(5), policy) {
+            match dev.close(&ctx, Timeout::Millis(5), policy) {
                 Ok(()) => {
                     work.closes.fetch_add(1, Ordering::Relaxed);
                     sleep(Duration::millis_at_least(3));
-                    while device.open(&ctx) == Err(Error::Busy) {
+                    while dev.open(&ctx) == Err(Error::Busy) {
                         sleep(Duration::millis_at_least(1));
                     }
                 }

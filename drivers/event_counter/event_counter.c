@@ -16,6 +16,7 @@
 #include <zephyr/device.h>
 #include <zephyr/devicetree.h>
 #include <zephyr/drivers/gpio.h>
+#include <zephyr/init.h>
 #include <zephyr/kernel.h>
 #include <zephyr/sys/util.h>
 
@@ -25,6 +26,7 @@
 
 /* ---- Rust entry points (drivers/event_counter/src/ffi.rs) ---------------- */
 
+void z_event_counter_rs_driver_init(void);
 int z_event_counter_rs_init(const struct device *dev, void *state, size_t state_size);
 void z_event_counter_rs_on_event(void *state, uint32_t cycles);
 int z_event_counter_rs_open(const struct device *dev);
@@ -150,6 +152,21 @@ static const struct event_counter_driver_api event_counter_api = {
 	.remove = z_event_counter_rs_remove,
 };
 
+/* ---- Driver-level init, before any instance (seed 001: startup) ---------- */
+
+static int event_counter_driver_init(void)
+{
+	z_event_counter_rs_driver_init();
+	return 0;
+}
+
+SYS_INIT(event_counter_driver_init, POST_KERNEL, CONFIG_EVENT_COUNTER_DRIVER_INIT_PRIORITY);
+
+BUILD_ASSERT(CONFIG_EVENT_COUNTER_DRIVER_INIT_PRIORITY < CONFIG_EVENT_COUNTER_INIT_PRIORITY,
+	     "the driver structure must be initialised before its devices");
+BUILD_ASSERT(DT_NUM_INST_STATUS_OKAY(DT_DRV_COMPAT) <= CONFIG_EVENT_COUNTER_MAX_DEVICES,
+	     "more event-counter nodes than CONFIG_EVENT_COUNTER_MAX_DEVICES");
+
 /* ---- Instances ---------------------------------------------------------- */
 
 #define EVENT_COUNTER_HAS_GPIO(inst)  DT_INST_NODE_HAS_PROP(inst, gpios)
@@ -173,6 +190,7 @@ static const struct event_counter_driver_api event_counter_api = {
 		.capture_depth = DT_INST_PROP(inst, capture_depth),                                \
 		.timer_period_us = DT_INST_PROP_OR(inst, timer_period_us, 0),                      \
 		.default_edge = DT_INST_ENUM_IDX(inst, edge),                                      \
+		.index = inst,                                                                     \
 		.name = DT_NODE_FULL_NAME(DT_DRV_INST(inst)),                                      \
 		.gpio = GPIO_DT_SPEC_INST_GET_OR(inst, gpios, {0}),                                \
 	};                                                                                         \

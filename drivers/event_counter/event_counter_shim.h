@@ -22,6 +22,7 @@ struct event_counter_config {
 	uint32_t capture_depth;
 	uint32_t timer_period_us;
 	uint32_t default_edge;
+	uint32_t index;
 	const char *name;
 	/* C only. */
 	struct gpio_dt_spec gpio;

@@ -153,7 +153,7 @@ uint32_t z_event_counter_source_generated(const struct device *dev);
  *
  * @retval 0 opened
  * @retval -EBUSY already open, or a forced close still has operations in flight
- * @retval -ENODEV NULL, not ready, or removed
+ * @retval -ENODEV NULL, not ready, removed, or the driver is (being) deinitialised
  * @retval -EPERM called from an ISR
  */
 static inline int event_counter_open(const struct device *dev)
@@ -335,6 +335,28 @@ static inline int event_counter_remove(const struct device *dev, k_timeout_t tim
 	}
 	return Z_EVENT_COUNTER_API(dev)->remove(dev, z_event_counter_timeout_ms(timeout));
 }
+
+/**
+ * @brief Driver-level PreDeinit (seed 001): refuse new opens on every device.
+ *
+ * @retval 0 success
+ * @retval -EALREADY already called
+ * @retval -EBADF the driver is already deinitialised
+ * @retval -EPERM called from an ISR
+ */
+int event_counter_driver_pre_deinit(void);
+
+/**
+ * @brief Driver-level Deinit (seed 001): refused while any device is open.
+ *
+ * Afterwards every event_counter_open() returns -ENODEV.
+ *
+ * @retval 0 deinitialised
+ * @retval -EBUSY a device is still open; nothing changed
+ * @retval -EBADF already deinitialised
+ * @retval -EPERM called from an ISR
+ */
+int event_counter_driver_deinit(void);
 
 /** @} */
 

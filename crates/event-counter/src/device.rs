@@ -53,6 +53,10 @@ struct ThreadShared<S> {
     /// Set by `remove` before it disables the source, so that a concurrent
     /// `configure` revalidating after its callout cannot re-enable it.
     removing: bool,
+    /// Set by `open`, cleared by `close` (and a failed open), for the same
+    /// reason: a `configure` abandoned by a [`ClosePolicy::Proceed`] close
+    /// revalidates and leaves the source disabled.
+    open: bool,
 }
 
 impl<S> Consistent for ThreadShared<S> {
@@ -105,7 +109,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
                 lock_class!("event_counter::isr"),
             ),
             thread: Lock::new(
-                Versioned::new(ThreadShared { settings, sink: None, removing: false }),
+                Versioned::new(ThreadShared { settings, sink: None, removing: false, open: false }),
                 lock_class!("event_counter::thread"),
             ),
             gate: Gate::new(),
@@ -186,10 +190,11 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         self.check_ready()?;
         let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
         self.gate.open()?;
-        let guard = self.thread.lock(ctx);
+        let mut guard = self.thread.lock(ctx);
+        guard.update(|t| t.open = true);
         if let Err(e) = self.apply_settings(guard, &hardware) {
             // The device stays closed when its source cannot be set up.
-            self.isr.lock().enabled = false;
+            self.mark_closed(ctx);
             let _ = self.gate.close(Timeout::NoWait, ClosePolicy::Proceed);
             // A wait that got in while the gate was open must leave, or it
             // would sleep on, in flight, and refuse every later open.
@@ -203,7 +208,6 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// `timeout` for operations in flight, then fails or proceeds per `policy`.
     pub fn close(&self, ctx: &ThreadContext, timeout: Timeout, policy: ClosePolicy) -> Result<()> {
         self.check_ready()?;
-        let _ = ctx;
         if self.hardware.is_revoked() {
             return Err(Error::Gone);
         }
@@ -212,14 +216,26 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         // see the closing flag and leave.
         self.events.give();
         self.gate.close(timeout, policy)?;
-        // Closed: no operation can start, so disabling here cannot race a
-        // configure. Interrupts from now on count as ignored.
-        self.isr.lock().enabled = false;
+        // Closed: no operation can start, but under `Proceed` a configure may
+        // still be applying settings; `mark_closed` makes it revalidate.
+        // Interrupts from now on count as ignored.
+        let edge = self.mark_closed(ctx);
         if let Some(hardware) = self.hardware.try_access() {
-            let edge = self.thread.lock(ctx).get().settings.edge;
             hardware.set(false, edge)?;
         }
         Ok(())
+    }
+
+    /// Clears `open` (bumping the generation, so that an `apply_settings`
+    /// in flight runs again and disables) and stops counting in the ISR.
+    /// Returns the edge to disable the source with.
+    fn mark_closed(&self, ctx: &ThreadContext) -> Edge {
+        let mut guard = self.thread.lock(ctx);
+        guard.update(|t| t.open = false);
+        // Every `apply_settings` after the update computes `enabled == false`,
+        // so no value computed before it can overwrite this one.
+        self.isr.lock().enabled = false;
+        guard.get().settings.edge
     }
 
     /// Moves up to `out.len()` captured events into `out`, oldest first.
@@ -255,22 +271,17 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             _ => None,
         };
         loop {
-            // Leaving is checked before the ring: a waiter that took the
-            // wake-up of close or remove must pass it on, not return `Ok`
-            // with it while other waiters sleep on.
-            // Ordering: Acquire pairs with the Release in `remove`; the flag
-            // is set before the wake-up that a take here consumed.
-            if self.removed.load(Ordering::Acquire) {
+            let pending = self.isr.lock().ring.len();
+            if pending > 0 {
+                return Ok(pending);
+            }
+            if self.hardware.is_revoked() {
                 self.events.give();
                 return Err(Error::Gone);
             }
             if self.gate.state() != racefree::GateState::Open {
                 self.events.give();
                 return Err(Error::Closed);
-            }
-            let pending = self.isr.lock().ring.len();
-            if pending > 0 {
-                return Ok(pending);
             }
             let remaining = match (timeout, deadline) {
                 (Timeout::Millis(_), Some(deadline)) => {
@@ -329,8 +340,9 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// revalidates afterwards (seed 001, *calling an external component*).
     ///
     /// Returns the sink's result, or [`Error::WouldBlock`] (`-EAGAIN`) when
-    /// the settings or the sink changed while it ran, so the result may be
-    /// stale and the caller should notify again.
+    /// the settings, the sink or the device's open or present state changed
+    /// while it ran, so the result may be stale and the caller should notify
+    /// again.
     pub fn notify(&self, ctx: &ThreadContext) -> Result<i32> {
         let (_op, _hardware) = self.begin()?;
         let mut guard = self.thread.lock(ctx);
@@ -391,7 +403,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     ) -> Result<()> {
         loop {
             let t = guard.get();
-            let enabled = t.settings.enabled && !t.removing;
+            let enabled = t.settings.enabled && t.open && !t.removing;
             let (edge, overflow) = (t.settings.edge, t.settings.overflow);
             {
                 let mut s = self.isr.lock();

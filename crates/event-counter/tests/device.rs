@@ -447,9 +447,73 @@ fn close_proceed_with_an_operation_in_flight_closes_and_blocks_reopen() {
     assert_eq!(dev.open(&c), Err(Error::Busy));
     assert_eq!(dev.open(&c), Err(Error::Busy));
     release.open();
-    assert_eq!(notifier.join().unwrap(), Ok(5), "the straggler finishes normally");
+    // The straggler finishes; the device closed while its sink ran.
+    assert_eq!(notifier.join().unwrap(), Err(Error::WouldBlock));
     assert_eq!(dev.open(&c), Ok(()));
     assert!(mock.enabled());
+}
+
+/// A source whose next calls can be made to stall until released.
+#[derive(Default)]
+struct Stalling {
+    mock: MockSource,
+    stalls: Mutex<std::collections::VecDeque<(Arc<Latch>, Arc<Latch>)>>,
+}
+
+impl Stalling {
+    /// Makes the next `set` stall; returns (entered, release).
+    fn arm(&self) -> (Arc<Latch>, Arc<Latch>) {
+        let (entered, release) = (Latch::new(), Latch::new());
+        self.stalls.lock().unwrap().push_back((entered.clone(), release.clone()));
+        (entered, release)
+    }
+}
+
+impl EventSource for Stalling {
+    fn set(&self, enabled: bool, edge: Edge) -> Result<()> {
+        let stall = self.stalls.lock().unwrap().pop_front();
+        if let Some((entered, release)) = stall {
+            entered.open();
+            release.wait();
+        }
+        self.mock.set(enabled, edge)
+    }
+}
+
+/// Regression: a configure abandoned by a Proceed close finished its source
+/// call after close had disabled the source, leaving it enabled; with a
+/// second configure in flight it also re-enabled counting in the ISR, so a
+/// closed device counted events as seen.
+#[test]
+fn configures_abandoned_by_close_proceed_cannot_reenable_the_device() {
+    for stragglers in [1usize, 2] {
+        let src = Arc::new(Stalling::default());
+        let rig = Rig::new(4, src.clone(), Edge::Rising);
+        let dev = rig.dev().clone();
+        dev.open(&ctx()).unwrap();
+        let mut threads = Vec::new();
+        let mut releases = Vec::new();
+        for edge in 0..stragglers as u32 {
+            let (entered, release) = src.arm();
+            let dev = dev.clone();
+            threads.push(std::thread::spawn(move || dev.configure(&ctx(), raw(edge, 0, true))));
+            entered.wait(); // this configure is inside its source call
+            releases.push(release);
+        }
+        assert_eq!(dev.close(&ctx(), Timeout::NoWait, PROCEED), Ok(()));
+        assert!(!src.mock.enabled(), "{stragglers}: close disabled the source");
+        for (thread, release) in threads.into_iter().zip(releases) {
+            release.open();
+            assert_eq!(thread.join().unwrap(), Ok(()), "{stragglers}: the straggler's settings are stored");
+        }
+        assert!(!src.mock.enabled(), "{stragglers}: still disabled after the stragglers finished");
+        dev.on_event(1);
+        assert_eq!(stats(&dev), Stats { ignored: 1, ..Stats::default() }, "{stragglers}: closed: ignored");
+        // Reopening applies the last configure's settings.
+        dev.open(&ctx()).unwrap();
+        assert!(src.mock.enabled());
+        assert_eq!(src.mock.edge(), stragglers as u32 - 1);
+    }
 }
 
 // ---- remove (hot-unplug) ------------------------------------------------------

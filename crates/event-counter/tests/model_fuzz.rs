@@ -171,7 +171,8 @@ struct Model {
     source_held: bool,
     settings: RawSettings,
     sink: Option<SinkAction>,
-    /// Bumped by every change of settings, sink or removal (revalidation).
+    /// Bumped by every change of settings, sink, open state or removal
+    /// (what `notify` revalidates against).
     generation: u64,
     isr_enabled: bool,
     ring: VecDeque<Event>,
@@ -246,7 +247,7 @@ impl Model {
     }
 
     fn apply_settings(&mut self) -> Result<()> {
-        self.isr_enabled = self.settings.enabled && !self.removed;
+        self.isr_enabled = self.settings.enabled && self.gate == Gate::Open && !self.removed;
         self.source_set(self.isr_enabled, self.settings.edge)
     }
 
@@ -258,11 +259,13 @@ impl Model {
             return Err(Error::Busy);
         }
         self.gate = Gate::Open;
+        self.generation += 1;
         let r = self.apply_settings();
         if r.is_err() {
             hit("open rolled back: source failed");
             self.isr_enabled = false;
             self.gate = Gate::Closed;
+            self.generation += 1;
         }
         r
     }
@@ -282,6 +285,7 @@ impl Model {
             hit("close proceeded: operation in flight");
         }
         self.gate = Gate::Closed;
+        self.generation += 1;
         self.isr_enabled = false;
         self.source_set(false, self.settings.edge)
     }

@@ -110,6 +110,19 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
         self.release(ctx, index);
     }
 
+    /// Detaches by index, for drivers whose `Open` and `Close` are separate calls, possibly
+    /// from different threads (see [`DeviceTicket::keep`]). `Err(Invalid)` if `index` is out
+    /// of range or not attached, leaving the state unchanged.
+    pub fn detach_index(&self, ctx: &ThreadContext, index: usize) -> Result<()> {
+        let mut s = self.state.lock(ctx);
+        if index >= N || !s.open[index] {
+            return Err(Error::Invalid);
+        }
+        s.open[index] = false;
+        s.open_devices -= 1;
+        Ok(())
+    }
+
     fn release(&self, ctx: &ThreadContext, index: usize) {
         let mut s = self.state.lock(ctx);
         debug_assert!(s.open[index]);
@@ -166,6 +179,14 @@ impl<B: TimedBackend, const N: usize> DeviceTicket<'_, B, N> {
     pub fn index(&self) -> usize {
         self.index
     }
+
+    /// Keeps the device attached past this ticket, returning its index; detach it later
+    /// with [`Driver::detach_index`].
+    pub fn keep(self) -> usize {
+        let index = self.index;
+        core::mem::forget(self);
+        index
+    }
 }
 
 impl<B: TimedBackend, const N: usize> Drop for DeviceTicket<'_, B, N> {
@@ -188,6 +209,22 @@ mod tests {
 
     fn ctx() -> ThreadContext {
         ThreadContext::current::<StdProbe>().unwrap()
+    }
+
+    #[test]
+    fn kept_ticket_detaches_by_index() {
+        let d: Driver<StdMutex, 2> = Driver::new(lock_class!("t.drv.keep"));
+        // SAFETY: not moved after this, not used yet.
+        unsafe { d.init() };
+        let c = ctx();
+        let index = d.attach(&c, 1).unwrap().keep();
+        assert_eq!(d.attached(&c), 1, "kept ticket stays attached");
+        assert_eq!(d.deinit(&c), Err(Error::Busy));
+        assert_eq!(d.detach_index(&c, 0), Err(Error::Invalid), "not attached");
+        assert_eq!(d.detach_index(&c, 2), Err(Error::Invalid), "out of range");
+        assert_eq!(d.detach_index(&c, index), Ok(()));
+        assert_eq!(d.detach_index(&c, index), Err(Error::Invalid), "double detach");
+        assert_eq!(d.deinit(&c), Ok(()));
     }
 
     #[test]

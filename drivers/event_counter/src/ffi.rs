@@ -6,10 +6,11 @@
 
 use core::ffi::{c_int, c_void};
 
-use event_counter::{CloseRequest, Event, RawSettings, Result, Stats};
-use racefree::ThreadContext;
+use event_counter::{ClosePolicy, CloseRequest, Event, RawSettings, Result, Stats, Timeout};
+use racefree::{Error, ThreadContext};
 use zephyr::raw;
 
+use crate::registry;
 use crate::shim::{self, CSink, SinkFn};
 use crate::{ZephyrDevice, ZephyrProbe};
 
@@ -18,7 +19,7 @@ const EPERM: c_int = -1;
 
 /// The device and thread-context evidence, or the errno to return.
 fn thread_call(dev: *const raw::device) -> core::result::Result<(&'static ZephyrDevice, ThreadContext), c_int> {
-    let device = shim::device(dev).ok_or(racefree::Error::Gone.to_errno())?;
+    let device = shim::device(dev).ok_or(Error::Gone.to_errno())?;
     let ctx = ThreadContext::current::<ZephyrProbe>().ok_or(EPERM)?;
     Ok((device, ctx))
 }
@@ -55,18 +56,50 @@ unsafe extern "C" fn z_event_counter_rs_on_event(state: *mut c_void, cycles: u32
     unsafe { shim::on_event(state, cycles) }
 }
 
+/// Open: attach to the driver-level structure first (its lock is taken and
+/// released inside), then open the device with no driver lock held.
+pub(crate) fn open(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
+    let device = shim::device(dev).ok_or(Error::Gone)?;
+    let driver = registry::driver().ok_or(Error::Gone)?;
+    let ticket = driver.attach(ctx, shim::index(dev)).map_err(|e| match e {
+        // The driver is being deinitialised: there is no device to open.
+        Error::Closed => Error::Gone,
+        other => other,
+    })?;
+    // On failure the ticket drops here and detaches again.
+    device.open(ctx)?;
+    ticket.keep();
+    Ok(())
+}
+
+/// Close: close the device, then detach it from the driver-level structure.
+pub(crate) fn close(
+    dev: *const raw::device,
+    ctx: &ThreadContext,
+    timeout: Timeout,
+    policy: ClosePolicy,
+) -> Result<()> {
+    let device = shim::device(dev).ok_or(Error::Gone)?;
+    device.close(ctx, timeout, policy)?;
+    if let Some(driver) = registry::driver() {
+        // Err(Invalid) only if the device was opened around the registry.
+        let _ = driver.detach_index(ctx, shim::index(dev));
+    }
+    Ok(())
+}
+
 #[no_mangle]
 extern "C" fn z_event_counter_rs_open(dev: *const raw::device) -> c_int {
-    thread_entry!(dev, |device, ctx| errno(device.open(&ctx)))
+    thread_entry!(dev, |_device, ctx| errno(open(dev, &ctx)))
 }
 
 #[no_mangle]
 extern "C" fn z_event_counter_rs_close(dev: *const raw::device, timeout_ms: i64, policy: u32) -> c_int {
-    thread_entry!(dev, |device, ctx| {
+    thread_entry!(dev, |_device, ctx| {
         errno((|| {
             let policy = CloseRequest::policy_from_raw(policy)?;
             let timeout = CloseRequest::timeout_from_ms(timeout_ms)?;
-            device.close(&ctx, timeout, policy)
+            close(dev, &ctx, timeout, policy)
         })())
     })
 }
@@ -79,7 +112,7 @@ unsafe extern "C" fn z_event_counter_rs_read(
 ) -> c_int {
     thread_entry!(dev, |device, ctx| {
         if events.is_null() || max_events == 0 {
-            return racefree::Error::Invalid.to_errno();
+            return Error::Invalid.to_errno();
         }
         // The count is returned as an int.
         let max = max_events.min(c_int::MAX as usize);
@@ -112,7 +145,7 @@ unsafe extern "C" fn z_event_counter_rs_configure(
         // SAFETY: NULL or a valid settings struct (C contract).
         match unsafe { settings.as_ref() } {
             Some(raw) => errno(device.configure(&ctx, *raw)),
-            None => racefree::Error::Invalid.to_errno(),
+            None => Error::Invalid.to_errno(),
         }
     })
 }
@@ -124,7 +157,7 @@ unsafe extern "C" fn z_event_counter_rs_get_settings(
 ) -> c_int {
     thread_entry!(dev, |device, ctx| {
         if settings.is_null() {
-            return racefree::Error::Invalid.to_errno();
+            return Error::Invalid.to_errno();
         }
         match device.settings(&ctx) {
             Ok(current) => {
@@ -140,10 +173,10 @@ unsafe extern "C" fn z_event_counter_rs_get_settings(
 #[no_mangle]
 unsafe extern "C" fn z_event_counter_rs_get_stats(dev: *const raw::device, stats: *mut Stats) -> c_int {
     let Some(device) = shim::device(dev) else {
-        return racefree::Error::Gone.to_errno();
+        return Error::Gone.to_errno();
     };
     if stats.is_null() {
-        return racefree::Error::Invalid.to_errno();
+        return Error::Invalid.to_errno();
     }
     // Only the ISR lock is taken: allowed from any context.
     match device.stats() {
@@ -179,6 +212,41 @@ extern "C" fn z_event_counter_rs_notify(dev: *const raw::device) -> c_int {
 #[no_mangle]
 extern "C" fn z_event_counter_rs_remove(dev: *const raw::device, timeout_ms: i64) -> c_int {
     thread_entry!(dev, |device, ctx| {
-        errno(CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| device.remove(&ctx, t)))
+        let result = CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| device.remove(&ctx, t));
+        if matches!(result, Ok(()) | Err(Error::TimedOut)) {
+            // Removed (even if users were still in flight): no longer open.
+            if let Some(driver) = registry::driver() {
+                let _ = driver.detach_index(&ctx, shim::index(dev));
+            }
+        }
+        errno(result)
     })
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_driver_init() {
+    // SAFETY: called once by the SYS_INIT hook, before any device init.
+    unsafe { registry::init() }
+}
+
+/// Seed 001 `PreDeinit`: refuse new opens from now on.
+#[no_mangle]
+extern "C" fn event_counter_driver_pre_deinit() -> c_int {
+    driver_call(|driver, ctx| driver.pre_deinit(ctx))
+}
+
+/// Seed 001 `Deinit`: refused with `-EBUSY` while any device is open.
+#[no_mangle]
+extern "C" fn event_counter_driver_deinit() -> c_int {
+    driver_call(|driver, ctx| driver.deinit(ctx))
+}
+
+fn driver_call(f: impl FnOnce(&registry::EventCounterDriver, &ThreadContext) -> Result<()>) -> c_int {
+    let Some(driver) = registry::driver() else {
+        return Error::Gone.to_errno();
+    };
+    match ThreadContext::current::<ZephyrProbe>() {
+        Some(ctx) => errno(f(driver, &ctx)),
+        None => EPERM,
+    }
 }

@@ -5,6 +5,7 @@
 //! - `shim`: the per-instance config and storage the C shim
 //!   (`event_counter.c`) defines, the interrupt source and the C sink.
 //! - `ffi`: the `extern "C"` entry points the C API table points at.
+//! - `registry`: the driver-level structure over all instances (seed 001).
 //! - [`EventCounter`]: the Rust API, the same operations as the C header.
 #![no_std]
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
@@ -12,6 +13,7 @@
 
 pub mod backend;
 mod ffi;
+mod registry;
 mod shim;
 
 use event_counter::Device;
@@ -19,6 +21,7 @@ use event_counter::Device;
 pub use backend::{ZephyrKernel, ZephyrMutex, ZephyrProbe, ZephyrSemaphore, ZephyrSpin};
 pub use event_counter::{ClosePolicy, Error, Event, RawSettings, Result, Stats, Timeout};
 pub use racefree::ThreadContext;
+pub use registry::EventCounterDriver;
 pub use shim::{CSink, ShimSource};
 
 /// The driver as instantiated on Zephyr.
@@ -80,7 +83,21 @@ impl EventCounter {
     }
 
     /// The driver, or [`Error::Gone`] (`-ENODEV`) when init failed.
+    ///
+    /// Open and close through [`EventCounter::open`] and
+    /// [`EventCounter::close`], which also keep the driver-level structure
+    /// in step; every other operation is on the device itself.
     pub fn device(&self) -> Result<&'static ZephyrDevice> {
         shim::device(self.raw).ok_or(Error::Gone)
+    }
+
+    /// Opens the device (see `event_counter_open()`).
+    pub fn open(&self, ctx: &ThreadContext) -> Result<()> {
+        ffi::open(self.raw, ctx)
+    }
+
+    /// Closes the device (see `event_counter_close()`).
+    pub fn close(&self, ctx: &ThreadContext, timeout: Timeout, policy: ClosePolicy) -> Result<()> {
+        ffi::close(self.raw, ctx, timeout, policy)
     }
 }

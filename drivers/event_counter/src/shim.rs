@@ -19,6 +19,7 @@ pub(crate) struct ShimConfig {
     pub capture_depth: u32,
     pub timer_period_us: u32,
     pub default_edge: u32,
+    pub index: u32,
     pub name: *const c_char,
 }
 
@@ -77,6 +78,12 @@ fn slot_ptr(dev: *const raw::device) -> *mut Slot {
 pub(crate) fn name(dev: *const raw::device) -> &'static str {
     // SAFETY: the shim stores DT_NODE_FULL_NAME, a static C string.
     unsafe { CStr::from_ptr(config(dev).name) }.to_str().unwrap_or("?")
+}
+
+/// The instance number of `dev` (`DT_DRV_INST` order), its slot in the
+/// driver-level structure.
+pub(crate) fn index(dev: *const raw::device) -> usize {
+    config(dev).index as usize
 }
 
 /// The timer period of a timer-driven `dev`.

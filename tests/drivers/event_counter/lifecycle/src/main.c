@@ -304,3 +304,24 @@ ZTEST(event_counter_lifecycle, test_remove_with_operation_in_flight_times_out_sa
 }
 
 ZTEST_SUITE(event_counter_lifecycle, NULL, NULL, before_each, NULL, NULL);
+
+/* Runs after event_counter_lifecycle (suites run in name order): the driver
+ * deinit is permanent.
+ */
+ZTEST(event_counter_shutdown, test_driver_deinit_refused_while_a_device_is_open)
+{
+	struct event_counter_event ev;
+
+	zassert_ok(event_counter_open(edges_dev));
+	zassert_ok(event_counter_driver_pre_deinit());
+	zassert_equal(event_counter_driver_pre_deinit(), -EALREADY);
+	zassert_equal(event_counter_open(ticks_dev), -ENODEV, "no new opens after PreDeinit");
+	zassert_equal(event_counter_driver_deinit(), -EBUSY, "a device is still open");
+	zassert_equal(event_counter_read(edges_dev, &ev, 1), 0, "the open device still works");
+	zassert_ok(event_counter_close(edges_dev, K_NO_WAIT, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	zassert_ok(event_counter_driver_deinit(), "no device open any more");
+	zassert_equal(event_counter_driver_deinit(), -EBADF, "already deinitialised");
+	zassert_equal(event_counter_open(edges_dev), -ENODEV);
+}
+
+ZTEST_SUITE(event_counter_shutdown, NULL, NULL, NULL, NULL, NULL);

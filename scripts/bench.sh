@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Runs the benchmarks of tests/benchmarks on qemu_cortex_m3 and writes
+# BENCHMARKS.md at the repository root:
+#
+#   scripts/bench.sh
+#
+# 1. twister builds and runs every benchmark app (perf image: figures 1-4;
+#    footprint images: figure 5);
+# 2. twister --test-only runs the same images again (determinism check);
+# 3. arm-none-eabi-size measures the footprint images;
+# 4. scripts/bench_report.py writes BENCHMARKS.md from those outputs only.
+#
+# Zephyr is found as scripts/zephyr-env.sh does (ZEPHYR_BASE, else the west
+# workspace, else ~/zephyrproject). Build output goes to $BENCH_OUT (default
+# ${TMPDIR:-/tmp}/event-counter-bench); a second invocation rebuilds
+# incrementally. Exits non-zero if a benchmark fails or the two runs differ.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+# shellcheck source=scripts/zephyr-env.sh
+source scripts/zephyr-env.sh
+if [ "$EVENT_COUNTER_ZEPHYR_FOUND" != 1 ]; then
+	echo "bench: no Zephyr workspace found (see README, 'Quickstart for west users')" >&2
+	exit 1
+fi
+
+out=${BENCH_OUT:-${TMPDIR:-/tmp}/event-counter-bench}
+tw="$out/twister"
+mkdir -p "$out"
+platform=qemu_cortex_m3
+twister=("$ZEPHYR_BASE/scripts/twister" -T tests/benchmarks -p "$platform" -O "$tw"
+	--inline-logs --no-clean -j 1)
+
+echo "bench: Zephyr $ZEPHYR_BASE, toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-?}, output $out"
+"${twister[@]}"
+perf_dir=$(find "$tw" -type d -name benchmarks.event_counter.perf | head -n 1)
+[ -n "$perf_dir" ] || { echo "bench: perf image not found under $tw" >&2; exit 1; }
+cp "$perf_dir/handler.log" "$out/run1.log"
+
+echo "bench: second run of the same images (determinism)"
+"${twister[@]}" --test-only
+cp "$perf_dir/handler.log" "$out/run2.log"
+
+# The toolchain's size tool, next to the compiler the build used.
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$perf_dir/CMakeCache.txt")
+size_tool=${cc%gcc}size
+: >"$out/sizes.txt"
+for v in none c1 c2 rust1 rust2; do
+	elf=$(find "$tw" -path "*/benchmarks.event_counter.footprint.$v/zephyr/zephyr.elf" | head -n 1)
+	[ -n "$elf" ] || { echo "bench: footprint image $v not built" >&2; exit 1; }
+	read -r text data bss _ < <("$size_tool" "$elf" | tail -n 1)
+	echo "$v $text $data $bss" >>"$out/sizes.txt"
+done
+
+# What the report cannot learn from the logs.
+qemu=$(sed -n 's/^QEMU:FILEPATH=//p' "$perf_dir/CMakeCache.txt")
+rust_module=$(sed -n 's/^RUST_MODULE_DIR:[A-Z]*=//p' "$perf_dir/CMakeCache.txt")
+git_rev() { git -C "$1" describe --always --dirty --tags 2>/dev/null || echo unknown; }
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "qemu=$("${qemu:-qemu-system-arm}" --version | head -n 1)"
+	echo "zephyr_git=$(git_rev "$ZEPHYR_BASE")"
+	echo "rust_module_git=$( [ -n "$rust_module" ] && git_rev "$rust_module" || echo unknown)"
+	echo "rustc=$(rustc --version)"
+	echo "repo_git=$(git_rev "$repo")"
+	echo "analysis=$out/analysis.md"
+} >"$out/meta.txt"
+
+# The analysis prose, followed by the disassembly of both ISR paths in the
+# measured image, so that the reasons given can be checked against it.
+elf="$perf_dir/zephyr/zephyr.elf"
+objdump=${cc%gcc}objdump
+disasm() { "$objdump" -d --no-show-raw-insn "$elf" | awk -v f="<$1>:" 'index($0, f) {p=1} p && /^$/ {exit} p'; }
+{
+	cat tests/benchmarks/ANALYSIS.md
+	echo
+	echo "### Disassembly of the ISR paths in the measured image"
+	echo
+	echo '```'
+	for f in c_event c_event_counter_on_event rs_event z_event_counter_rs_on_event; do
+		disasm "$f"
+		echo
+	done
+	on_event=$("$objdump" -t "$elf" | awk '/Device.*on_event/ {print $NF; exit}')
+	[ -n "$on_event" ] && disasm "$on_event" && echo
+	for f in k_spin_lock__extern k_spin_unlock__extern k_sem_give__extern; do
+		disasm "$f"
+		echo
+	done
+	echo '```'
+} >"$out/analysis.md"
+
+python3 scripts/bench_report.py --run1 "$out/run1.log" --run2 "$out/run2.log" \
+	--sizes "$out/sizes.txt" --meta "$out/meta.txt" --out BENCHMARKS.md

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every test of the project.
+#
+#   scripts/test.sh            # all stages
+#   scripts/test.sh host loom  # some of: host target loom miri zephyr
+#
+# host:   cargo test of the host workspace (crates/): unit, doc, stress,
+#         trybuild UI, driver-logic tests, short model-based fuzz run.
+# target: the no_std crates build for thumbv7m-none-eabi with no warnings,
+#         and clippy is clean.
+# loom:   racefree's loom models (exhaustive interleavings).
+# miri:   the Miri subset named in README (skipped, saying so, without Miri).
+# zephyr: twister on qemu_cortex_m3: every suite under tests/ and the demo;
+#         skipped, saying so, when no Zephyr workspace is found.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+stages=("$@")
+[ "${#stages[@]}" -gt 0 ] || stages=(host target loom miri zephyr)
+
+banner() { printf '\n===== %s =====\n' "$*"; }
+
+stage_host() {
+	banner "host tests (cargo test, release)"
+	(cd crates && cargo test --workspace --release)
+}
+
+stage_target() {
+	banner "no_std build for thumbv7m-none-eabi, clippy"
+	(cd crates && RUSTFLAGS="-D warnings" cargo build -p racefree -p event-counter \
+		--target thumbv7m-none-eabi --target-dir target/thumbv7m)
+	(cd crates && cargo clippy --workspace --all-targets --features event-counter/std -- -D warnings)
+}
+
+stage_loom() {
+	banner "loom models"
+	(cd crates && RUSTFLAGS="--cfg loom" cargo test -p racefree --release \
+		--target-dir target/loom --test 'loom_*')
+}
+
+stage_miri() {
+	banner "Miri (undefined behaviour, leaks)"
+	if ! cargo +nightly miri --version >/dev/null 2>&1; then
+		echo "Miri: SKIPPED - no nightly toolchain with Miri here (scripts/setup.sh installs it)"
+		return 0
+	fi
+	(cd crates && MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test \
+		--target-dir target/miri -p racefree --lib)
+	(cd crates && cargo +nightly miri test --target-dir target/miri \
+		-p event-counter --features std --lib --test device)
+}
+
+stage_zephyr() {
+	banner "Zephyr: twister on qemu_cortex_m3"
+	# shellcheck source=scripts/zephyr-env.sh
+	source scripts/zephyr-env.sh
+	if [ "$EVENT_COUNTER_ZEPHYR_FOUND" != 1 ]; then
+		echo "Zephyr: SKIPPED - no Zephyr workspace found (ZEPHYR_BASE unset, this repository"
+		echo "is not inside a west workspace, and ~/zephyrproject/zephyr does not exist)."
+		echo "See README, 'Quickstart for west users', to create one."
+		return 0
+	fi
+	echo "Zephyr: found through $EVENT_COUNTER_ZEPHYR_FROM at $ZEPHYR_BASE" \
+		"($(cat "$ZEPHYR_BASE/VERSION" | tr '\n' ' '))," \
+		"toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-unset}"
+	local out
+	out=$(mktemp -d "${TMPDIR:-/tmp}/event-counter-twister.XXXXXX")
+	# The suites (tests/) and the demo (sample.yaml at the root).
+	"$ZEPHYR_BASE/scripts/twister" -T tests -T . -p qemu_cortex_m3 -O "$out" --inline-logs \
+		-v --no-clean
+	echo "twister output: $out"
+}
+
+for s in "${stages[@]}"; do
+	"stage_$s"
+done
+banner "all requested stages passed: ${stages[*]}"
