@@ -168,14 +168,16 @@ def main():
       "are a fixed function of the instructions executed. The image measures the conversion "
       "itself: a loop of exactly "
       f"{r.cpi_fields['instructions']} instructions takes {r.cpi_fields['cycles']} cycles, so "
-      f"**instructions = cycles / {r.cpi:.5f}** (the emulated SysTick counts 80 ns cycles, "
-      f"12.5 MHz, although Zephyr's Kconfig says {int(r.env['hz']) / 1e6:g} MHz).")
+      f"**instructions = cycles / {r.cpi:.5f}**, i.e. the emulated SysTick counts at "
+      f"{r.cpi / ns_per_instr * 1e3:.2f} MHz (Zephyr's Kconfig says "
+      f"{int(r.env['hz']) / 1e6:g} MHz; only the measured ratio is used).")
+    outliers = [int(f[k]) for _, f, _ in r.lines for k in ("out", "cal_out") if k in f]
     w("- **Sampling.** Each figure is the mean of 256 samples, minus the mean of 256 samples "
       "of the identical harness around a no-op (a call through the same function pointer, "
       "or an empty event handler), divided by the operations per sample. Samples more than "
-      "48 cycles above the smallest are dropped as interrupted (the count is printed; it is 0 "
-      "or 1 throughout). The ISR path runs in real interrupt context (`irq_offload()`); "
-      "the read path and the locks in a thread.")
+      "48 cycles above the smallest are dropped as interrupted by the system timer (in this "
+      f"run at most {max(outliers)} of 256 per figure). The ISR path runs in real interrupt "
+      "context (`irq_offload()`); the read path and the locks in a thread.")
     w(f"- **Determinism.** `scripts/bench.sh` runs the perf image twice (twister, then "
       f"twister `--test-only` on the same build). The {len(t1)} raw `BENCH` lines of the two "
       f"runs are {'**identical**' if deterministic else '**not identical**'}.")
@@ -213,6 +215,14 @@ def main():
         goals.append((f"building-block lock, {label}", f"{q:.2f}x raw", q <= GOAL_LOCK))
         w(f"| {label} | {rs:.1f} | {raw:.1f} | {c:.1f} | {q:.2f} | {ratio(rs, raw):.2f} | "
           f"{verdict(q <= GOAL_LOCK)} |")
+    if any(k == "locks.spin" and f.get("driver") == "rust_inline" for k, f, _ in r.lines):
+        inl, c = r.per_op("locks.spin", "rust_inline"), r.per_op("locks.spin", "c")
+        w(f"\n*Prototype of the fix (ANALYSIS item 1):* `racefree::Lock` over a `k_spinlock` "
+          f"backend with the uniprocessor lock inlined (tests/benchmarks/perf/src/lib.rs, "
+          f"checked at run time to match this image's `k_spin_lock()`): **{inl:.1f}** "
+          f"instructions per pair, {ratio(inl, c):.2f}x raw C "
+          f"(goal <= 1.02: {verdict(ratio(inl, c) <= GOAL_LOCK)} for the prototype; "
+          "not in the driver).")
     w("")
 
     # ---- Figure 3

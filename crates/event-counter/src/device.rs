@@ -34,6 +34,13 @@ pub struct Stats {
     pub pending: u32,
 }
 
+/// One operation in flight: admitted by the gate, with access to the
+/// hardware. Both parts must live until the operation ends.
+type InFlight<'a, K, H> = (
+    racefree::Operation<'a, <K as Kernel>::Semaphore>,
+    racefree::RevocableGuard<'a, H, <K as Kernel>::Semaphore>,
+);
+
 /// What the ISR touches, under the ISR lock (seed 000's fix: every access to
 /// the shared counters, from the ISR and from readers, is under one spinlock).
 struct IsrShared {
@@ -271,17 +278,22 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             _ => None,
         };
         loop {
-            let pending = self.isr.lock().ring.len();
-            if pending > 0 {
-                return Ok(pending);
-            }
-            if self.hardware.is_revoked() {
+            // Leaving is checked before the ring: a waiter that took the
+            // wake-up of close or remove must pass it on, not return `Ok`
+            // with it while other waiters sleep on.
+            // Ordering: Acquire pairs with the Release in `remove`; the flag
+            // is set before the wake-up that a take here consumed.
+            if self.removed.load(Ordering::Acquire) {
                 self.events.give();
                 return Err(Error::Gone);
             }
             if self.gate.state() != racefree::GateState::Open {
                 self.events.give();
                 return Err(Error::Closed);
+            }
+            let pending = self.isr.lock().ring.len();
+            if pending > 0 {
+                return Ok(pending);
             }
             let remaining = match (timeout, deadline) {
                 (Timeout::Millis(_), Some(deadline)) => {
@@ -385,7 +397,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// Starts an operation: ready, open, and the hardware still present.
     /// Both returned guards must live until the operation ends.
-    fn begin(&self) -> Result<(racefree::Operation<'_, K::Semaphore>, racefree::RevocableGuard<'_, H, K::Semaphore>)> {
+    fn begin(&self) -> Result<InFlight<'_, K, H>> {
         self.check_ready()?;
         let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
         let op = self.gate.begin()?;

@@ -11,7 +11,7 @@
 //! | state | guard | taken from |
 //! |---|---|---|
 //! | event ring, `seen`/`ignored`/`read`/`dropped`, enabled, overflow policy | ISR lock ([`racefree::IsrSafe`], k_spinlock) | ISR and threads |
-//! | settings, sink, removing flag | thread lock ([`racefree::ThreadOnly`], k_mutex) | threads only |
+//! | settings, sink, open and removing flags | thread lock ([`racefree::ThreadOnly`], k_mutex) | threads only |
 //! | open/closing/closed + in-flight count | [`racefree::Gate`] (atomic) | threads |
 //! | the hardware binding | [`racefree::Revocable`] | threads |
 //!

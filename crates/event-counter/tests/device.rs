@@ -83,7 +83,8 @@ impl Observed {
     fn new() -> (Self, Arc<AtomicBool>, Arc<Mutex<Option<bool>>>) {
         let dropped = Arc::new(AtomicBool::new(false));
         let at_drop = Arc::new(Mutex::new(None));
-        let src = Observed { mock: MockSource::with_drop_flag(dropped.clone()), enabled_at_drop: at_drop.clone() };
+        let mock = MockSource::with_drop_flag(dropped.clone());
+        let src = Observed { mock, enabled_at_drop: at_drop.clone() };
         (src, dropped, at_drop)
     }
 }
@@ -265,7 +266,8 @@ impl EventSource for FailsSlowly {
 #[test]
 fn failed_open_releases_a_wait_that_got_in_meanwhile() {
     let (entered, release) = (Latch::new(), Latch::new());
-    let src = FailsSlowly { armed: AtomicBool::new(true), entered: entered.clone(), release: release.clone() };
+    let armed = AtomicBool::new(true);
+    let src = FailsSlowly { armed, entered: entered.clone(), release: release.clone() };
     let rig = Rig::new(4, src, Edge::Rising);
     let dev = rig.dev().clone();
     let opener = {

@@ -6,13 +6,12 @@
 //! minimal reproducer. See `FUZZING.md` for the long run.
 //!
 //! Single-threaded on purpose: the model is exact. Concurrency is covered by
-//! `stress.rs` and racefree's loom models. "In flight" still happens here: the
+//! `device.rs`, `stress.rs` and racefree's loom models. "In flight" still happens here: the
 //! notification sink calls back into the device while `notify` is running.
 
 mod common;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -20,7 +19,9 @@ use common::{ctx, Dev, Rig};
 use event_counter::host::{FnSink, MockSource};
 use event_counter::{ClosePolicy, Edge, Error, Event, RawSettings, Result, Stats, Timeout};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngSeed, TestCaseError, TestError, TestRunner,
+};
 
 /// Cases when `PROPTEST_CASES` is not set: about 5 s unoptimised, for CI.
 const DEFAULT_CASES: u32 = 1024;
@@ -134,9 +135,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn scenario(max_ops: usize) -> impl Strategy<Value = Scenario> {
+    let capacity = prop_oneof![1 => Just(0usize), 8 => 1usize..7, 1 => 7usize..20];
     let edge = prop_oneof![Just(Edge::Rising), Just(Edge::Falling), Just(Edge::Both)];
-    (prop_oneof![1 => Just(0usize), 8 => 1usize..7, 1 => 7usize..20], edge, proptest::collection::vec(op(), 0..=max_ops))
-        .prop_map(|(capacity, edge, ops)| Scenario { capacity, edge, ops })
+    let ops = proptest::collection::vec(op(), 0..=max_ops);
+    (capacity, edge, ops).prop_map(|(capacity, edge, ops)| Scenario { capacity, edge, ops })
 }
 
 // ---- coverage -------------------------------------------------------------------
@@ -532,12 +534,6 @@ struct Observed {
     source_held_by_driver: bool,
 }
 
-impl fmt::Display for Observed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
 fn observe_real(real: &Real) -> Observed {
     Observed {
         stats: real.rig.dev().stats(),
@@ -590,6 +586,7 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "thousands of scenarios, and proptest's regression file needs file I/O")]
 fn device_matches_model() {
     let mut config = Config {
         // Absolute, so the regressions file lands beside this file.
@@ -601,6 +598,15 @@ fn device_matches_model() {
     if std::env::var_os("PROPTEST_CASES").is_none() {
         config.cases = DEFAULT_CASES;
     }
+    // Always run from a known seed, and print it, so any run can be replayed.
+    let seed = match config.rng_seed {
+        RngSeed::Fixed(seed) => seed,
+        RngSeed::Random => {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new().build_hasher().finish()
+        }
+    };
+    config.rng_seed = RngSeed::Fixed(seed);
     let cases = config.cases;
     let max_ops = env_number("FUZZ_MAX_OPS", DEFAULT_MAX_OPS);
     let before = OPS_EXECUTED.load(Ordering::Relaxed);
@@ -611,8 +617,8 @@ fn device_matches_model() {
     match outcome {
         Ok(()) => {
             println!(
-                "model_fuzz: {cases} cases (max {max_ops} operations each), {ops} operations executed, \
-                 0 divergences, {:.1?}",
+                "model_fuzz: seed {seed}, {cases} cases (max {max_ops} operations each), \
+                 {ops} operations executed, 0 divergences, {:.1?}",
                 started.elapsed()
             );
             for (what, n) in COVERAGE.lock().unwrap().iter() {
@@ -620,8 +626,11 @@ fn device_matches_model() {
             }
         }
         Err(TestError::Fail(why, minimal)) => {
-            panic!("device and model diverge: {why}\nminimal reproducer ({ops} operations executed):\n{minimal:#?}")
+            panic!(
+                "device and model diverge: {why}\nminimal reproducer (seed {seed}, {ops} operations \
+                 executed; replay with PROPTEST_RNG_SEED={seed}):\n{minimal:#?}"
+            )
         }
-        Err(e) => panic!("fuzzing aborted: {e}"),
+        Err(e) => panic!("fuzzing aborted (seed {seed}): {e}"),
     }
 }

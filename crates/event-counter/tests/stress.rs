@@ -4,9 +4,10 @@
 //! Numbers (2-core CI machine, release build): `stress_isr_readers_and_churn`
 //! raises 1 000 000 interrupts into a 64-event ring while 2 readers wait and
 //! read and a churn thread closes and reopens the device; a few seconds.
-//! `remove_releases_waiters_every_time` runs 300 rounds of remove against 2
-//! blocked waiters. Pass/fail never depends on timing: only the counters, the
-//! sequence numbers and the returned errors are checked.
+//! `stress_short` is the same scenario with 2 000 interrupts and no pacing,
+//! small enough for Miri. `remove_releases_waiters_every_time` runs 300 rounds
+//! of remove against 2 blocked waiters. Pass/fail never depends on timing:
+//! only the counters, the sequence numbers and the returned errors are checked.
 
 mod common;
 
@@ -17,7 +18,7 @@ use std::time::Instant;
 use common::{ctx, rig_with_mock};
 use event_counter::{ClosePolicy, Error, Event, Timeout};
 
-/// Interrupts raised by the ISR thread.
+/// Interrupts raised by the ISR thread in the full run.
 const INTERRUPTS: u32 = 1_000_000;
 /// Busy-wait rounds between two interrupts (fewer in unoptimised builds,
 /// whose rounds are slower).
@@ -36,6 +37,18 @@ struct ChurnCounts {
 #[test]
 #[cfg_attr(miri, ignore = "10^6 events: far too slow under Miri")]
 fn stress_isr_readers_and_churn() {
+    stress(INTERRUPTS, ISR_PACING);
+}
+
+#[test]
+fn stress_short() {
+    stress(2_000, 0);
+}
+
+/// One ISR thread raising `interrupts` events (with `pacing` busy-wait rounds
+/// between two), 2 readers waiting and reading, one open/close churn thread;
+/// then remove, and check every counter and sequence number.
+fn stress(interrupts: u32, pacing: u32) {
     let started = Instant::now();
     let (rig, _mock) = rig_with_mock(CAPACITY);
     let dev = rig.dev().clone();
@@ -45,11 +58,11 @@ fn stress_isr_readers_and_churn() {
     let isr = {
         let (dev, done) = (dev.clone(), isr_done.clone());
         std::thread::spawn(move || {
-            for i in 0..INTERRUPTS {
+            for i in 0..interrupts {
                 dev.on_event(i);
                 // Pacing, like a real interrupt rate, so that the readers
                 // keep up with part of the stream instead of none of it.
-                for _ in 0..ISR_PACING {
+                for _ in 0..pacing {
                     std::hint::spin_loop();
                 }
                 if i % 512 == 0 {
@@ -145,7 +158,7 @@ fn stress_isr_readers_and_churn() {
     let per_reader: Vec<Vec<Event>> = readers.into_iter().map(|h| h.join().unwrap()).collect();
 
     let s = dev.stats().unwrap();
-    assert_eq!(INTERRUPTS, s.seen + s.ignored, "every interrupt is seen or ignored: {s:?}");
+    assert_eq!(interrupts, s.seen + s.ignored, "every interrupt is seen or ignored: {s:?}");
     assert_eq!(s.seen, s.read + s.dropped + s.pending, "reconciliation: {s:?}");
     let mut delivered = vec![false; s.seen as usize];
     for (r, events) in per_reader.iter().enumerate() {
@@ -172,7 +185,7 @@ fn stress_isr_readers_and_churn() {
         assert!(pair[0].1 < pair[1].1, "cycles follow sequences: {pair:?}");
     }
     println!(
-        "stress: {INTERRUPTS} interrupts, {s:?}, per reader {:?}, churn {counts:?}, {:.1?}",
+        "stress: {interrupts} interrupts, {s:?}, per reader {:?}, churn {counts:?}, {:.1?}",
         per_reader.iter().map(Vec::len).collect::<Vec<_>>(),
         started.elapsed()
     );
