@@ -17,7 +17,7 @@ source scripts/zephyr-env.sh
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 echo "== Rust: thumbv7m-none-eabi target, nightly Miri (for the UB check)"
-rustup target add thumbv7m-none-eabi
+rustup target add thumbv7m-none-eabi thumbv7em-none-eabi
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
 	rustup toolchain install nightly --profile minimal --component miri,rust-src ||
 		echo "setup: nightly Miri unavailable; scripts/test.sh will say it skipped Miri"
