@@ -23,7 +23,7 @@ banner() { printf '\n===== %s =====\n' "$*"; }
 
 stage_host() {
 	banner "host tests (cargo test, release)"
-	(cd crates && cargo test --workspace --release)
+	(cd crates && cargo test --workspace --release --all-features)
 	banner "README's bad-input table matches the bad_input suite"
 	python3 scripts/bad_input_table.py --check
 }
