@@ -213,6 +213,9 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// Closes the device: refuses new operations, wakes waiters, waits up to
     /// `timeout` for operations in flight, then fails or proceeds per `policy`.
+    ///
+    /// Once the gate has closed, the device is closed even if disabling the
+    /// source then fails; that error is returned for the caller to log.
     pub fn close(&self, ctx: &ThreadContext, timeout: Timeout, policy: ClosePolicy) -> Result<()> {
         self.check_ready()?;
         if self.hardware.is_revoked() {
@@ -267,6 +270,11 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// Waits until at least one event is pending; returns how many.
     ///
+    /// The ISR wakes one waiter per empty-to-non-empty change of the ring:
+    /// with several threads waiting on one device, the others sleep on
+    /// (while events are pending) until the next such change or their
+    /// timeout. One reader per device is the intended use.
+    ///
     /// A waiter woken by [`Device::close`] returns [`Error::Closed`], one
     /// woken by [`Device::remove`] [`Error::Gone`], even if events are
     /// pending: it passes the wake-up on, so every other waiter leaves too.
@@ -312,7 +320,10 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         }
     }
 
-    /// Applies new settings; `-EINVAL` leaves everything unchanged.
+    /// Applies new settings. Out-of-range values are [`Error::Invalid`] and
+    /// change nothing. If the hardware then refuses the settings, its error
+    /// is returned and the settings stay recorded as requested (the next
+    /// successful `configure` or `open` applies them again).
     pub fn configure(&self, ctx: &ThreadContext, raw: RawSettings) -> Result<()> {
         let settings = Settings::try_from(raw)?;
         let (_op, hardware) = self.begin()?;

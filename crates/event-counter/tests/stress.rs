@@ -3,7 +3,8 @@
 //!
 //! Numbers (2-core CI machine, release build): `stress_isr_readers_and_churn`
 //! raises 1 000 000 interrupts into a 64-event ring while 2 readers wait and
-//! read and a churn thread closes and reopens the device; a few seconds.
+//! read and a churn thread closes and reopens the device: 2 to 10 s (up to
+//! 12 s unoptimised).
 //! `stress_short` is the same scenario with 2 000 interrupts and no pacing,
 //! small enough for Miri. `remove_releases_waiters_every_time` runs 300 rounds
 //! of remove against 2 blocked waiters. Pass/fail never depends on timing:
