@@ -47,8 +47,10 @@ stage_miri() {
 		echo "Miri: SKIPPED - no nightly toolchain with Miri here (scripts/setup.sh installs it)"
 		return 0
 	fi
-	(cd crates && MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test \
-		--target-dir target/miri -p racefree --lib)
+	# The CI subset: racefree's unsafe-heavy modules (the whole --lib run
+	# takes ~6 min here) and the driver logic's unit and device tests.
+	(cd crates && cargo +nightly miri test --target-dir target/miri -p racefree --features std \
+		--lib -- revocable:: gate:: callout:: once:: registry:: seed003::)
 	(cd crates && cargo +nightly miri test --target-dir target/miri \
 		-p event-counter --features std --lib --test device)
 }

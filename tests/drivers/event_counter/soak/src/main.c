@@ -1,0 +1,226 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Soak: 10^6 GPIO edges raised through a real NVIC line in seeded random
+ * bursts, two reader threads, an open/close churn thread on the timer
+ * device (both close policies, random timeouts), and a third device removed
+ * half-way while a thread waits on it. CONFIG_ASSERT and
+ * CONFIG_SPIN_VALIDATE are on. Every count reconciles exactly at the end.
+ *
+ * The scenario is driven by a xorshift32 generator seeded with SOAK_SEED
+ * (override with -DSOAK_SEED=n through EXTRA_CFLAGS); under QEMU's -icount
+ * the run is deterministic for a given seed and image.
+ */
+
+#include <zephyr/irq.h>
+#include <zephyr/ztest.h>
+
+#include <cmsis_core.h>
+
+#include "test_common.h"
+
+#ifndef SOAK_SEED
+#define SOAK_SEED 20261122u
+#endif
+
+#define EVENTS     1000000u
+#define STACK_SIZE 2048
+#define STORM_IRQ  (CONFIG_NUM_IRQS - 1)
+
+static const struct device *const unplug_dev = DEVICE_DT_GET(DT_NODELABEL(evc_unplug));
+
+static uint32_t rng_state = SOAK_SEED;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static volatile uint32_t raised;
+static volatile bool stop;
+
+static void storm_isr(const void *arg)
+{
+	ARG_UNUSED(arg);
+	pulse();
+	raised = raised + 1;
+}
+
+struct reader {
+	const struct device *dev;
+	uint32_t read;
+	uint32_t out_of_order;
+	uint32_t last;
+	bool have_last;
+	int exit_code;
+};
+
+static void reader_entry(void *p1, void *p2, void *p3)
+{
+	struct reader *r = p1;
+	struct event_counter_event ev[8];
+
+	while (true) {
+		int ret = event_counter_wait(r->dev, K_MSEC(20));
+		int n;
+
+		if (ret == -ENODEV || ret == -EBADF) {
+			r->exit_code = ret;
+			return;
+		}
+		if (ret == -ETIMEDOUT && stop) {
+			r->exit_code = 0;
+			return;
+		}
+		n = event_counter_read(r->dev, ev, ARRAY_SIZE(ev));
+		for (int i = 0; i < n; i++) {
+			if (r->have_last && (int32_t)(ev[i].sequence - r->last) <= 0) {
+				r->out_of_order++;
+			}
+			r->last = ev[i].sequence;
+			r->have_last = true;
+		}
+		if (n > 0) {
+			r->read += n;
+		}
+	}
+}
+
+struct churn {
+	uint32_t seed;
+	uint32_t closes, busy, reads;
+	int unexpected;
+};
+
+static void churn_entry(void *p1, void *p2, void *p3)
+{
+	struct churn *c = p1;
+	struct event_counter_event ev[4];
+	uint32_t state = c->seed;
+
+	while (!stop) {
+		int ret;
+
+		state ^= state << 13;
+		state ^= state >> 17;
+		state ^= state << 5;
+		ret = event_counter_close(ticks_dev, K_MSEC(state % 4),
+					  (state & 0x100) ? EVENT_COUNTER_CLOSE_PROCEED
+							  : EVENT_COUNTER_CLOSE_FAIL_IF_BUSY);
+		if (ret == 0) {
+			c->closes++;
+		} else if (ret == -EBUSY) {
+			c->busy++;
+		} else if (ret != -EBADF) {
+			c->unexpected = ret;
+		}
+		k_msleep(state % 3);
+		ret = event_counter_open(ticks_dev);
+		if (ret != 0 && ret != -EBUSY) {
+			c->unexpected = ret;
+		}
+		ret = event_counter_read(ticks_dev, ev, ARRAY_SIZE(ev));
+		if (ret > 0) {
+			c->reads += ret;
+		}
+		k_msleep(1 + state % 5);
+	}
+}
+
+K_THREAD_STACK_ARRAY_DEFINE(stacks, 4, STACK_SIZE);
+static struct k_thread threads[4];
+
+ZTEST(event_counter_soak, test_soak)
+{
+	struct reader readers[2] = {{.dev = edges_dev}, {.dev = edges_dev}};
+	struct reader unplug_waiter = {.dev = unplug_dev};
+	struct churn churn = {.seed = SOAK_SEED ^ 0x9e3779b9u};
+	struct event_counter_stats e0, e1, t0, t1, u;
+	struct event_counter_settings quiet = {.enabled = false};
+	uint32_t ticks_gen0, ticks_gen1, unplug_gen;
+	bool removed = false;
+
+	TC_PRINT("soak seed: %u (events %u)\n", SOAK_SEED, EVENTS);
+	IRQ_CONNECT(STORM_IRQ, 1, storm_isr, NULL, 0);
+	irq_enable(STORM_IRQ);
+
+	zassert_ok(event_counter_open(edges_dev));
+	zassert_ok(event_counter_open(ticks_dev));
+	zassert_ok(event_counter_open(unplug_dev));
+	zassert_ok(event_counter_configure(unplug_dev, &quiet), "waiter must block until removal");
+	zassert_ok(event_counter_get_stats(edges_dev, &e0));
+	zassert_ok(event_counter_get_stats(ticks_dev, &t0));
+	ticks_gen0 = z_event_counter_source_generated(ticks_dev);
+
+	k_thread_create(&threads[0], stacks[0], STACK_SIZE, reader_entry, &readers[0], NULL, NULL,
+			K_PRIO_PREEMPT(1), 0, K_NO_WAIT);
+	k_thread_create(&threads[1], stacks[1], STACK_SIZE, reader_entry, &readers[1], NULL, NULL,
+			K_PRIO_PREEMPT(8), 0, K_NO_WAIT);
+	k_thread_create(&threads[2], stacks[2], STACK_SIZE, churn_entry, &churn, NULL, NULL,
+			K_PRIO_PREEMPT(4), 0, K_NO_WAIT);
+	k_thread_create(&threads[3], stacks[3], STACK_SIZE, reader_entry, &unplug_waiter, NULL,
+			NULL, K_PRIO_PREEMPT(6), 0, K_NO_WAIT);
+
+	for (uint32_t sent = 0; sent < EVENTS;) {
+		uint32_t burst = 1 + rng() % 64;
+
+		burst = MIN(burst, EVENTS - sent);
+		for (uint32_t i = 0; i < burst; i++) {
+			NVIC_SetPendingIRQ(STORM_IRQ);
+			__DSB();
+			__ISB();
+		}
+		sent += burst;
+		if ((rng() % 8) == 0) {
+			k_msleep(1);
+		}
+		if (!removed && sent >= EVENTS / 2) {
+			zassert_ok(event_counter_remove(unplug_dev, K_MSEC(500)),
+				   "removal with a waiter drains");
+			removed = true;
+		}
+	}
+	irq_disable(STORM_IRQ);
+	stop = true;
+	for (int i = 0; i < 4; i++) {
+		zassert_ok(k_thread_join(&threads[i], K_SECONDS(30)), "thread %d hung", i);
+	}
+
+	/* GPIO device: every raised interrupt counted, every event accounted for. */
+	zassert_ok(event_counter_get_stats(edges_dev, &e1));
+	TC_PRINT("edges: raised %u seen %u ignored %u read %u+%u dropped %u pending %u\n", raised,
+		 e1.seen - e0.seen, e1.ignored - e0.ignored, readers[0].read, readers[1].read,
+		 e1.dropped - e0.dropped, e1.pending);
+	zassert_equal(raised, EVENTS, "every pended interrupt ran");
+	zassert_equal(raised, (e1.seen - e0.seen) + (e1.ignored - e0.ignored), "events lost");
+	zassert_equal(e1.seen - e0.seen,
+		      (e1.read - e0.read) + (e1.dropped - e0.dropped) + e1.pending - e0.pending);
+	zassert_equal(e1.read - e0.read, readers[0].read + readers[1].read, "reads unaccounted");
+	zassert_equal(readers[0].out_of_order + readers[1].out_of_order, 0, "sequence went back");
+
+	/* Timer device under churn. */
+	(void)event_counter_open(ticks_dev);
+	zassert_ok(event_counter_close(ticks_dev, K_FOREVER, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	ticks_gen1 = z_event_counter_source_generated(ticks_dev);
+	zassert_ok(event_counter_get_stats(ticks_dev, &t1));
+	TC_PRINT("ticks: generated %u seen %u ignored %u; churn: %u closes, %u busy\n",
+		 ticks_gen1 - ticks_gen0, t1.seen - t0.seen, t1.ignored - t0.ignored,
+		 churn.closes, churn.busy);
+	zassert_equal(churn.unexpected, 0, "churn saw errno %d", churn.unexpected);
+	zassert_true(churn.closes > 0);
+	zassert_equal(ticks_gen1 - ticks_gen0, (t1.seen - t0.seen) + (t1.ignored - t0.ignored),
+		      "timer expiries lost");
+	zassert_equal(t1.seen, t1.read + t1.dropped + t1.pending);
+
+	/* Removed device: its waiter was woken with -ENODEV; nothing after. */
+	zassert_equal(unplug_waiter.exit_code, -ENODEV, "waiter not woken by removal");
+	unplug_gen = z_event_counter_source_generated(unplug_dev);
+	zassert_ok(event_counter_get_stats(unplug_dev, &u));
+	zassert_equal(unplug_gen, u.seen + u.ignored, "unplugged device lost events");
+	zassert_equal(event_counter_open(unplug_dev), -ENODEV);
+}
+
+ZTEST_SUITE(event_counter_soak, NULL, NULL, NULL, NULL, NULL);
