@@ -36,7 +36,7 @@ twister=("$ZEPHYR_BASE/scripts/twister" -T tests/benchmarks -p "$platform" -O "$
 
 echo "bench: Zephyr $ZEPHYR_BASE, toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-?}, output $out"
 "${twister[@]}"
-perf_dir=$(find "$tw" -type d -name benchmarks.event_counter.perf | head -n 1)
+perf_dir=$(find "$tw" -type d -name benchmarks.event_counter.perf -print -quit)
 [ -n "$perf_dir" ] || { echo "bench: perf image not found under $tw" >&2; exit 1; }
 cp "$perf_dir/handler.log" "$out/run1.log"
 
@@ -49,9 +49,9 @@ cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$perf_dir/CMakeCache.txt")
 size_tool=${cc%gcc}size
 : >"$out/sizes.txt"
 for v in none c1 c2 rust1 rust2; do
-	elf=$(find "$tw" -path "*/benchmarks.event_counter.footprint.$v/zephyr/zephyr.elf" | head -n 1)
+	elf=$(find "$tw" -path "*/benchmarks.event_counter.footprint.$v/zephyr/zephyr.elf" -print -quit)
 	[ -n "$elf" ] || { echo "bench: footprint image $v not built" >&2; exit 1; }
-	read -r text data bss _ < <("$size_tool" "$elf" | tail -n 1)
+	read -r text data bss _ < <("$size_tool" "$elf" | sed -n 2p)
 	echo "$v $text $data $bss" >>"$out/sizes.txt"
 done
 
@@ -61,7 +61,7 @@ rust_module=$(sed -n 's/^RUST_MODULE_DIR:[A-Z]*=//p' "$perf_dir/CMakeCache.txt")
 git_rev() { git -C "$1" describe --always --dirty --tags 2>/dev/null || echo unknown; }
 {
 	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "qemu=$("${qemu:-qemu-system-arm}" --version | head -n 1)"
+	echo "qemu=$("${qemu:-qemu-system-arm}" --version | sed -n 1p)"
 	echo "zephyr_git=$(git_rev "$ZEPHYR_BASE")"
 	echo "rust_module_git=$( [ -n "$rust_module" ] && git_rev "$rust_module" || echo unknown)"
 	echo "rustc=$(rustc --version)"
@@ -73,7 +73,8 @@ git_rev() { git -C "$1" describe --always --dirty --tags 2>/dev/null || echo unk
 # measured image, so that the reasons given can be checked against it.
 elf="$perf_dir/zephyr/zephyr.elf"
 objdump=${cc%gcc}objdump
-disasm() { "$objdump" -d --no-show-raw-insn "$elf" | awk -v f="<$1>:" 'index($0, f) {p=1} p && /^$/ {exit} p'; }
+# awk reads all of objdump's output (no early exit: pipefail would see SIGPIPE).
+disasm() { "$objdump" -d --no-show-raw-insn "$elf" | awk -v f="<$1>:" 'index($0, f) {p=1} p && /^$/ {p=0} p'; }
 {
 	cat tests/benchmarks/ANALYSIS.md
 	echo
@@ -84,7 +85,7 @@ disasm() { "$objdump" -d --no-show-raw-insn "$elf" | awk -v f="<$1>:" 'index($0,
 		disasm "$f"
 		echo
 	done
-	on_event=$("$objdump" -t "$elf" | awk '/Device.*on_event/ {print $NF; exit}')
+	on_event=$("$objdump" -t "$elf" | awk '/Device.*on_event/ && !n {print $NF; n=1}')
 	[ -n "$on_event" ] && disasm "$on_event" && echo
 	for f in k_spin_lock__extern k_spin_unlock__extern k_sem_give__extern; do
 		disasm "$f"

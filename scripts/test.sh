@@ -79,7 +79,9 @@ stage_zephyr() {
 	else
 		echo "Zephyr: hal_nordic not in the workspace, not build-testing nrf52840dk"
 	fi
-	"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -O "$out" --inline-logs -v
+	# The benchmark images (tag `benchmark`) are scripts/bench.sh's, not tests.
+	"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -e benchmark -O "$out" \
+		--inline-logs -v
 	echo "twister output: $out"
 }
 
