@@ -263,11 +263,14 @@ static inline int event_counter_get_settings(const struct device *dev,
 }
 
 /**
- * @brief Read the reconciliation counters. Works whether or not the device is open.
+ * @brief Read the reconciliation counters.
+ *
+ * Works whether or not the device is open, after it was removed, and from an
+ * ISR: the counters are driver memory, not hardware.
  *
  * @retval 0 success
  * @retval -EINVAL NULL stats
- * @retval -ENODEV NULL, not ready, or removed
+ * @retval -ENODEV NULL or not ready
  */
 static inline int event_counter_get_stats(const struct device *dev,
 					  struct event_counter_stats *stats)
@@ -299,8 +302,9 @@ static inline int event_counter_set_sink(const struct device *dev, event_counter
  * @brief Call the sink with the pending count, with no driver lock held (seed 001).
  *
  * @return the sink's return value when it ran against unchanged driver state
- * @retval -EAGAIN the settings or the sink changed while the sink ran; the
- *         result was discarded and the caller may notify again
+ * @retval -EAGAIN the settings or the sink changed, or the device was closed
+ *         or removed, while the sink ran; the result was discarded and the
+ *         caller may notify again
  * @retval -EINVAL no sink installed
  * @retval -EBADF not open
  * @retval -ENODEV NULL, not ready, or removed
