@@ -59,8 +59,13 @@ fn without_deadlock<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -
     rx.recv_timeout(Duration::from_secs(60)).expect("deadlock: no result within 60 s")
 }
 
-/// A sink that blocks until released: keeps a `notify` in flight on purpose.
-fn blocking_sink(value: i32) -> (FnSink, Arc<Latch>, Arc<Latch>) {
+/// Installs a sink that blocks until released, starts a `notify` on another
+/// thread and returns once the sink runs: an operation held in flight on
+/// demand. The sink returns `value`; open the latch to let it finish.
+fn notify_in_flight<H: EventSource + 'static>(
+    dev: &Arc<Dev<H>>,
+    value: i32,
+) -> (std::thread::JoinHandle<Result<i32, Error>>, Arc<Latch>) {
     let (entered, release) = (Latch::new(), Latch::new());
     let (e, r) = (entered.clone(), release.clone());
     let s = sink(move |_| {
@@ -68,7 +73,13 @@ fn blocking_sink(value: i32) -> (FnSink, Arc<Latch>, Arc<Latch>) {
         r.wait();
         value
     });
-    (s, entered, release)
+    dev.set_sink(&ctx(), Some(s)).unwrap();
+    let notifier = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.notify(&ctx()))
+    };
+    entered.wait();
+    (notifier, release)
 }
 
 /// A source that records whether it was disabled when the driver dropped it.
@@ -402,13 +413,7 @@ fn close_fail_if_busy_with_an_operation_in_flight_keeps_the_device_open() {
     let dev = rig.dev().clone();
     let c = ctx();
     dev.open(&c).unwrap();
-    let (s, entered, release) = blocking_sink(42);
-    dev.set_sink(&c, Some(s)).unwrap();
-    let notifier = {
-        let dev = dev.clone();
-        std::thread::spawn(move || dev.notify(&ctx()))
-    };
-    entered.wait();
+    let (notifier, release) = notify_in_flight(&dev, 42);
     assert_eq!(dev.close(&c, Timeout::NoWait, FAIL_IF_BUSY), Err(Error::Busy));
     assert_eq!(dev.close(&c, Timeout::Millis(10), FAIL_IF_BUSY), Err(Error::Busy));
     // Still open and usable.
@@ -430,13 +435,7 @@ fn close_proceed_with_an_operation_in_flight_closes_and_blocks_reopen() {
     let dev = rig.dev().clone();
     let c = ctx();
     dev.open(&c).unwrap();
-    let (s, entered, release) = blocking_sink(5);
-    dev.set_sink(&c, Some(s)).unwrap();
-    let notifier = {
-        let dev = dev.clone();
-        std::thread::spawn(move || dev.notify(&ctx()))
-    };
-    entered.wait();
+    let (notifier, release) = notify_in_flight(&dev, 5);
     assert_eq!(dev.close(&c, Timeout::Millis(10), PROCEED), Ok(()));
     assert!(!mock.enabled());
     assert_eq!(dev.read(&c, &mut [Event::default()]), Err(Error::Closed));
@@ -569,13 +568,7 @@ fn remove_with_an_operation_in_flight_times_out_and_the_last_user_drops_the_sour
     let dev = rig.dev().clone();
     let c = ctx();
     dev.open(&c).unwrap();
-    let (s, entered, release) = blocking_sink(1);
-    dev.set_sink(&c, Some(s)).unwrap();
-    let notifier = {
-        let dev = dev.clone();
-        std::thread::spawn(move || dev.notify(&ctx()))
-    };
-    entered.wait();
+    let (notifier, release) = notify_in_flight(&dev, 1);
     assert_eq!(dev.remove(&c, Timeout::Millis(10)), Err(Error::TimedOut));
     assert!(!dropped(&dropped_flag), "still in use by the notify in flight");
     assert_eq!(*at_drop.lock().unwrap(), None);
