@@ -201,7 +201,8 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         guard.update(|t| t.open = true);
         if let Err(e) = self.apply_settings(guard, &hardware) {
             // The device stays closed when its source cannot be set up.
-            self.mark_closed(ctx);
+            self.thread.lock(ctx).update(|t| t.open = false);
+            self.isr.lock().enabled = false;
             let _ = self.gate.close(Timeout::NoWait, ClosePolicy::Proceed);
             // A wait that got in while the gate was open must leave, or it
             // would sleep on, in flight, and refuse every later open.
@@ -227,25 +228,25 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         self.events.give();
         self.gate.close(timeout, policy)?;
         // Closed: no operation can start, but under `Proceed` a configure may
-        // still be applying settings; `mark_closed` makes it revalidate.
-        // Interrupts from now on count as ignored.
-        let edge = self.mark_closed(ctx);
-        if let Some(hardware) = self.hardware.try_access() {
-            hardware.set(false, edge)?;
-        }
-        Ok(())
-    }
-
-    /// Clears `open` (bumping the generation, so that an `apply_settings`
-    /// in flight runs again and disables) and stops counting in the ISR.
-    /// Returns the edge to disable the source with.
-    fn mark_closed(&self, ctx: &ThreadContext) -> Edge {
+        // still be applying settings; clearing `open` bumps the generation so
+        // that it revalidates. Interrupts from now on count as ignored.
         let mut guard = self.thread.lock(ctx);
-        guard.update(|t| t.open = false);
-        // Every `apply_settings` after the update computes `enabled == false`,
-        // so no value computed before it can overwrite this one.
-        self.isr.lock().enabled = false;
-        guard.get().settings.edge
+        // Seed 001, *releasing the lock at a consistent point*: the gate is
+        // closed, so another thread's `open` may already have taken the
+        // device. Its `open` flag is then set (or about to be, behind this
+        // lock) and must stay set, or this late close would switch off the
+        // new client's source.
+        if self.gate.state() != racefree::GateState::Open {
+            guard.update(|t| t.open = false);
+        }
+        match self.hardware.try_access() {
+            // Disables the source through the revalidating path: if the new
+            // client's `open` changes the state meanwhile, the newest state
+            // is what the hardware ends up with.
+            Some(hardware) => self.apply_settings(guard, &hardware),
+            // Removed meanwhile: `remove` disabled the source.
+            None => Ok(()),
+        }
     }
 
     /// Moves up to `out.len()` captured events into `out`, oldest first.
@@ -404,6 +405,59 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             true => Ok(()),
             false => Err(Error::Gone),
         }
+    }
+
+    /// Re-adds a removed device (hot-plug) with a new hardware binding,
+    /// made by `bind` (which may fail, e.g. with [`Error::Gone`] when the
+    /// hardware is not back).
+    ///
+    /// The session of the client from before the removal ends here: the
+    /// device comes back closed, and a client must [`Device::open`] it again.
+    /// Settings, counters and events still pending are kept (they are driver
+    /// memory), so reconciliation holds across the removal.
+    ///
+    /// * [`Error::Already`] (`-EALREADY`): the device is present (`bind` is
+    ///   not called, so no second binding to live hardware ever exists);
+    /// * [`Error::Busy`] (`-EBUSY`): a `remove` is still in progress, or
+    ///   timed out and calls from before it are still in flight; try again.
+    ///
+    /// On error the device stays removed and the new binding is dropped.
+    pub fn restore(&self, ctx: &ThreadContext, bind: impl FnOnce() -> Result<H>) -> Result<()> {
+        self.check_ready()?;
+        // Held throughout, `bind` included: a concurrent `restore` waits and
+        // then finds the device present. This is no external call under a
+        // lock in seed 001's sense: while the device is removed, no other
+        // path takes this lock (they all stop at the revoked binding first),
+        // so nothing can wait on it but another `restore`.
+        let mut guard = self.thread.lock(ctx);
+        if !guard.get().removing {
+            return Err(Error::Already);
+        }
+        let hardware = bind()?;
+        // End the old session before the hardware is back, so that the old
+        // client's handle cannot start operations again. Fails harmlessly if
+        // the gate is already closed (or a late close is closing it).
+        let _ = self.gate.close(Timeout::NoWait, ClosePolicy::Proceed);
+        // Cleared before the hardware is published: an operation that begins
+        // once it is must not see a stale "removed" and leave with `Gone`.
+        // Ordering: Release, paired with the Acquire in `wait`.
+        self.removed.store(false, Ordering::Release);
+        if let Err((e, _hardware)) = self.hardware.restore(hardware) {
+            // Ordering: as above. Only callers from before the removal can
+            // be in flight (they hold the old binding), and they must leave.
+            self.removed.store(true, Ordering::Release);
+            self.events.give();
+            return Err(match e {
+                // Revoked and not yet emptied: the remove has not finished.
+                Error::Already => Error::Busy,
+                other => other,
+            });
+        }
+        guard.update(|t| {
+            t.removing = false;
+            t.open = false;
+        });
+        Ok(())
     }
 
     /// Starts an operation: ready, open, and the hardware still present.

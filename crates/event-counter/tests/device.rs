@@ -610,6 +610,169 @@ fn every_call_after_remove_is_gone_but_stats_work() {
     assert!(!mock.enabled());
 }
 
+// ---- restore (re-add after hot-unplug) -------------------------------------------
+
+#[test]
+fn restore_of_a_present_device_is_already_and_keeps_the_source() {
+    let (rig, mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    // The binding is never even made: dropping a second binding to live
+    // hardware could switch off the first one's interrupt.
+    let bind = || -> Result<Arc<MockSource>, Error> { panic!("bound present hardware twice") };
+    assert_eq!(dev.restore(&c, bind), Err(Error::Already));
+    dev.on_event(1);
+    assert_eq!(stats(dev).seen, 1, "still counting on the original source");
+    assert!(mock.enabled());
+}
+
+#[test]
+fn restore_brings_a_removed_device_back_closed_with_its_counters_and_events() {
+    let (rig, old) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    dev.configure(&c, raw(1, 1, true)).unwrap();
+    dev.on_event(10);
+    dev.on_event(11);
+    dev.remove(&c, Timeout::NoWait).unwrap();
+    dev.on_event(12);
+    // The hardware is not back yet: the device stays removed.
+    assert_eq!(dev.restore(&c, || Err(Error::Gone)), Err(Error::Gone));
+    assert_eq!(dev.open(&c), Err(Error::Gone));
+    let new = Arc::new(MockSource::default());
+    assert_eq!(dev.restore(&c, || Ok(new.clone())), Ok(()));
+    assert_eq!(Arc::strong_count(&old), 1, "the old source stays released");
+    // Back, but closed: the old client's session ended with the removal.
+    assert!(!new.enabled());
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Err(Error::Closed));
+    dev.on_event(13);
+    assert_eq!(stats(dev), Stats { seen: 2, ignored: 2, read: 0, dropped: 0, pending: 2 });
+    // A new open drives the new source with the kept settings, and the
+    // events from before the removal are still there to read.
+    dev.open(&c).unwrap();
+    assert!(new.enabled());
+    assert_eq!(new.edge(), Edge::Falling as u32);
+    assert!(!old.enabled());
+    dev.on_event(14);
+    assert_eq!(sequences(&read_all(dev)), vec![0, 1, 2]);
+    let s = stats(dev);
+    assert_eq!((s.seen, s.ignored, s.read, s.pending), (3, 2, 3, 0));
+    // And it can go away again, as often as the hardware does.
+    assert_eq!(dev.remove(&c, Timeout::NoWait), Ok(()));
+    assert_eq!(Arc::strong_count(&new), 1);
+    assert_eq!(dev.open(&c), Err(Error::Gone));
+    assert_eq!(dev.restore(&c, || Ok(Arc::new(MockSource::default()))), Ok(()));
+    assert_eq!(dev.open(&c), Ok(()));
+}
+
+#[test]
+fn restore_is_refused_while_a_call_from_before_the_removal_is_in_flight() {
+    let (src, dropped_flag, _) = Observed::new();
+    let rig = Rig::new(4, src, Edge::Rising);
+    let dev = rig.dev().clone();
+    let c = ctx();
+    dev.open(&c).unwrap();
+    let (notifier, release) = notify_in_flight(&dev, 1);
+    assert_eq!(dev.remove(&c, Timeout::Millis(10)), Err(Error::TimedOut));
+    let (fresh, fresh_dropped, _) = Observed::new();
+    // The notify in flight still uses the old source: swapping it now would
+    // pull it from under that call.
+    assert_eq!(dev.restore(&c, || Ok(fresh)), Err(Error::Busy));
+    assert!(dropped(&fresh_dropped), "the refused source was dropped");
+    assert!(!dropped(&dropped_flag));
+    assert_eq!(dev.read(&c, &mut [Event::default()]), Err(Error::Gone), "still removed");
+    release.open();
+    assert_eq!(notifier.join().unwrap(), Err(Error::WouldBlock));
+    assert!(dropped(&dropped_flag), "the last user dropped the old source");
+    let (fresh, fresh_dropped, _) = Observed::new();
+    assert_eq!(dev.restore(&c, || Ok(fresh)), Ok(()));
+    assert!(!dropped(&fresh_dropped));
+    assert_eq!(dev.open(&c), Ok(()));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "thousands of thread rounds: too slow under Miri")]
+fn restore_races_remove_open_and_waiters_without_hanging() {
+    // Seeds 002/003 (hot-unplug) under churn: one thread removes and
+    // re-adds, another opens, waits, reads and closes, a third raises
+    // events. Every call returns a documented error or succeeds; counts
+    // reconcile at the end.
+    const ROUNDS: u32 = 2_000;
+    let (rig, _first) = rig_with_mock(8);
+    let dev = rig.dev().clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let plug = {
+        let dev = dev.clone();
+        std::thread::spawn(move || {
+            let c = ctx();
+            let mut restored = 0;
+            for round in 0..ROUNDS {
+                match dev.remove(&c, Timeout::Millis(1)) {
+                    Ok(()) | Err(Error::TimedOut) => {}
+                    other => panic!("round {round}: remove {other:?}"),
+                }
+                loop {
+                    match dev.restore(&c, || Ok(Arc::new(MockSource::default()))) {
+                        Ok(()) => break,
+                        Err(Error::Busy) => std::thread::yield_now(),
+                        other => panic!("round {round}: restore {other:?}"),
+                    }
+                }
+                restored += 1;
+            }
+            restored
+        })
+    };
+    let client = {
+        let (dev, stop) = (dev.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let c = ctx();
+            let mut buf = [Event::default(); 4];
+            let mut sessions = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                match dev.open(&c) {
+                    Ok(()) => sessions += 1,
+                    Err(Error::Gone | Error::Busy) => continue,
+                    other => panic!("open {other:?}"),
+                }
+                match dev.wait(&c, Timeout::Millis(1)) {
+                    Ok(_) | Err(Error::TimedOut | Error::Gone | Error::Closed) => {}
+                    other => panic!("wait {other:?}"),
+                }
+                match dev.read(&c, &mut buf) {
+                    Ok(_) | Err(Error::Gone | Error::Closed) => {}
+                    other => panic!("read {other:?}"),
+                }
+                match dev.close(&c, Timeout::Millis(100), FAIL_IF_BUSY) {
+                    // Already: a re-add is ending this session at this moment.
+                    Ok(()) | Err(Error::Gone | Error::Closed | Error::Already) => {}
+                    other => panic!("close {other:?}"),
+                }
+            }
+            sessions
+        })
+    };
+    let isr = {
+        let (dev, stop) = (dev.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut raised = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                dev.on_event(raised);
+                raised += 1;
+            }
+            raised
+        })
+    };
+    assert_eq!(plug.join().unwrap(), ROUNDS);
+    stop.store(true, Ordering::SeqCst);
+    let sessions = client.join().unwrap();
+    let raised = isr.join().unwrap();
+    let s = stats(&dev);
+    assert_eq!(s.seen + s.ignored, raised, "every interrupt counted or ignored");
+    assert_eq!(s.seen, s.read + s.dropped + s.pending);
+    println!("{ROUNDS} remove/restore rounds, {sessions} client sessions, {raised} interrupts");
+}
+
 // ---- settings, overflow, ignored events --------------------------------------
 
 #[test]

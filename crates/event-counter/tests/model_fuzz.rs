@@ -39,6 +39,9 @@ enum SinkAction {
     Configure(RawSettings),
     Close(ClosePolicy),
     Remove,
+    /// Removes, then re-adds at once, while the `notify` that called the
+    /// sink is still using the old source.
+    RemoveThenRestore,
     Read(usize),
     Open,
     Stats,
@@ -57,6 +60,8 @@ enum Op {
     SetSink(Option<SinkAction>),
     Notify,
     Remove,
+    /// Re-add after a remove, with a fresh source.
+    Restore,
     /// `count` interrupts with cycle stamps `cycles`, `cycles + 1`, …
     Events { count: u8, cycles: u32 },
     /// Fault injection: make the mock source's `set` fail (or not).
@@ -68,6 +73,7 @@ enum Op {
 enum Nested {
     Returned,
     Unit(Result<()>),
+    Units(Result<()>, Result<()>),
     Read(Result<Vec<Event>>),
     Stats(Result<Stats>),
 }
@@ -111,6 +117,7 @@ fn sink_action() -> impl Strategy<Value = SinkAction> {
         2 => raw_settings().prop_map(SinkAction::Configure),
         2 => policy().prop_map(SinkAction::Close),
         1 => Just(SinkAction::Remove),
+        1 => Just(SinkAction::RemoveThenRestore),
         2 => (0usize..6).prop_map(SinkAction::Read),
         1 => Just(SinkAction::Open),
         1 => Just(SinkAction::Stats),
@@ -119,7 +126,7 @@ fn sink_action() -> impl Strategy<Value = SinkAction> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    // Remove is rare: after it every call but `stats` is Gone.
+    // Remove is rare: after it every call but `stats` and `restore` is Gone.
     prop_oneof![
         16 => Just(Op::Open),
         8 => policy().prop_map(Op::Close),
@@ -130,6 +137,7 @@ fn op() -> impl Strategy<Value = Op> {
         16 => proptest::option::weighted(0.85, sink_action()).prop_map(Op::SetSink),
         16 => Just(Op::Notify),
         1 => Just(Op::Remove),
+        2 => Just(Op::Restore),
         32 => (1u8..10, any::<u32>()).prop_map(|(count, cycles)| Op::Events { count, cycles }),
         3 => any::<bool>().prop_map(Op::FailSource),
     ]
@@ -352,6 +360,31 @@ impl Model {
         Ok(())
     }
 
+    fn restore(&mut self) -> Result<()> {
+        if !self.removed {
+            hit("restore refused: present");
+            return Err(Error::Already);
+        }
+        if self.source_held {
+            hit("restore refused: old source still in use");
+            return Err(Error::Busy);
+        }
+        hit("restored");
+        // The old session ends; settings, sink, counters and ring are kept.
+        if self.gate == Gate::Open {
+            self.gate = Gate::Closed;
+        }
+        self.removed = false;
+        self.generation += 1;
+        self.source_held = true;
+        // A fresh source: off, never set, not failing.
+        self.fail = false;
+        self.mock_enabled = false;
+        self.mock_edge = 0;
+        self.mock_calls = 0;
+        Ok(())
+    }
+
     fn notify(&mut self) -> (Result<i32>, Option<(u32, Nested)>) {
         if let Err(e) = self.begin() {
             return (Err(e), None);
@@ -368,6 +401,9 @@ impl Model {
             SinkAction::Configure(raw) => (SINK_DONE, Nested::Unit(self.configure(raw))),
             SinkAction::Close(policy) => (SINK_DONE, Nested::Unit(self.close(policy))),
             SinkAction::Remove => (SINK_DONE, Nested::Unit(self.remove())),
+            SinkAction::RemoveThenRestore => {
+                (SINK_DONE, Nested::Units(self.remove(), self.restore()))
+            }
             SinkAction::Read(n) => (SINK_DONE, Nested::Read(self.read(n))),
             SinkAction::Open => (SINK_DONE, Nested::Unit(self.open())),
             SinkAction::Stats => (SINK_DONE, Nested::Stats(Ok(self.stats()))),
@@ -408,7 +444,7 @@ impl Model {
     }
 
     fn apply(&mut self, op: &Op) -> Outcome {
-        if self.removed {
+        if self.removed && !matches!(op, Op::Restore) {
             hit("operation after remove");
         }
         match op {
@@ -424,6 +460,7 @@ impl Model {
                 Outcome::Notify(r, nested)
             }
             Op::Remove => Outcome::Unit(self.remove()),
+            Op::Restore => Outcome::Unit(self.restore()),
             Op::Events { count, cycles } => {
                 for i in 0..u32::from(*count) {
                     self.on_event(cycles.wrapping_add(i));
@@ -461,6 +498,14 @@ fn real_sink(dev: Weak<Dev>, action: SinkAction, log: Arc<Mutex<Vec<(u32, Nested
             SinkAction::Configure(raw) => (SINK_DONE, Nested::Unit(dev.configure(&c, *raw))),
             SinkAction::Close(p) => (SINK_DONE, Nested::Unit(dev.close(&c, Timeout::NoWait, *p))),
             SinkAction::Remove => (SINK_DONE, Nested::Unit(dev.remove(&c, Timeout::NoWait))),
+            SinkAction::RemoveThenRestore => {
+                let removed = dev.remove(&c, Timeout::NoWait);
+                // Refused while `notify` holds the old source, so the
+                // mock under observation stays the same one.
+                let restored = dev.restore(&c, || Ok(Arc::new(MockSource::default())));
+                assert!(restored.is_err(), "restored under a user of the old source");
+                (SINK_DONE, Nested::Units(removed, restored))
+            }
             SinkAction::Read(n) => (SINK_DONE, Nested::Read(read(&dev, *n))),
             SinkAction::Open => (SINK_DONE, Nested::Unit(dev.open(&c))),
             SinkAction::Stats => (SINK_DONE, Nested::Stats(dev.stats())),
@@ -508,6 +553,14 @@ impl Real {
                 Outcome::Notify(r, nested)
             }
             Op::Remove => Outcome::Unit(dev.remove(&c, Timeout::NoWait)),
+            Op::Restore => {
+                let fresh = Arc::new(MockSource::default());
+                let r = dev.restore(&c, || Ok(fresh.clone()));
+                if r.is_ok() {
+                    self.mock = fresh;
+                }
+                Outcome::Unit(r)
+            }
             Op::Events { count, cycles } => {
                 for i in 0..u32::from(*count) {
                     dev.on_event(cycles.wrapping_add(i));

@@ -216,3 +216,53 @@ fn remove_releases_waiters_every_time() {
         }
     }
 }
+
+/// Seed 001, *releasing a lock around an external call*: a `close` disables
+/// the source after its gate has closed, so another thread's `open` can get
+/// in between. Two clients take turns (open, check, close) as fast as they
+/// can; whoever holds the device open must find its source enabled and its
+/// events counted, never switched off by the other client's late close.
+#[test]
+#[cfg_attr(miri, ignore = "thousands of thread rounds: too slow under Miri")]
+fn open_close_handover_keeps_the_new_client_enabled() {
+    const TURNS: u32 = 20_000;
+    let (rig, mock) = rig_with_mock(8);
+    let dev = rig.dev().clone();
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let (dev, mock) = (dev.clone(), mock.clone());
+            std::thread::spawn(move || {
+                let ctx = ctx();
+                let mut owned = 0;
+                for turn in 0..TURNS {
+                    match dev.open(&ctx) {
+                        Ok(()) => {}
+                        Err(Error::Busy) => continue,
+                        Err(e) => panic!("turn {turn}: open failed with {e:?}"),
+                    }
+                    owned += 1;
+                    for _ in 0..3 {
+                        std::thread::yield_now();
+                        assert!(mock.enabled(), "turn {turn}: open, but the source is off");
+                        let before = dev.stats().unwrap();
+                        dev.on_event(turn);
+                        let after = dev.stats().unwrap();
+                        assert_eq!(after.ignored, before.ignored, "turn {turn}: event ignored");
+                    }
+                    let mut drain = [Event::default(); 8];
+                    while dev.read(&ctx, &mut drain) == Ok(drain.len()) {}
+                    match dev.close(&ctx, Timeout::Millis(1000), ClosePolicy::FailIfBusy) {
+                        Ok(()) => {}
+                        Err(e) => panic!("turn {turn}: close failed with {e:?}"),
+                    }
+                }
+                owned
+            })
+        })
+        .collect();
+    let owned: u32 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(owned > 0);
+    let stats = dev.stats().unwrap();
+    assert_eq!(stats.ignored, 0);
+    assert_eq!(stats.seen, stats.read + stats.dropped + stats.pending);
+}

@@ -5,6 +5,10 @@
 //! Users take short-lived [`RevocableGuard`]s; [`Revocable::revoke`] refuses new access, waits
 //! for the users in flight and drops the value. If the wait times out, the last user's guard
 //! drops the value instead: never a leak, never a use after free.
+//!
+//! A revoked value can be replaced by a new one with [`Revocable::restore`] (the device is
+//! plugged in again), but only once the old value has been dropped: a user of the old value
+//! never sees the new one, and the two never coexist.
 
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
@@ -18,7 +22,10 @@ const REVOKED: u32 = 0b001;
 const WAITING: u32 = 0b010;
 /// The revoker gave up waiting: the last user drops the value.
 const ABANDONED: u32 = 0b100;
-const ONE_USER: u32 = 0b1000;
+/// The revoked value has been dropped (set by whoever dropped it, after the drop): the slot is
+/// empty and [`Revocable::restore`] may refill it.
+const DROPPED: u32 = 0b1000;
+const ONE_USER: u32 = 0b1_0000;
 const MAX_USERS: u32 = u32::MAX / ONE_USER;
 
 const fn users(word: u32) -> u32 {
@@ -32,7 +39,8 @@ const fn users(word: u32) -> u32 {
 /// `value` is initialised until exactly one party drops it: the `revoke` call that saw zero
 /// users, or, after a timed-out `revoke`, the guard that brought the user count to zero. The
 /// value is only read while a user is counted, and only dropped once `REVOKED` is set and the
-/// count is zero.
+/// count is zero. `DROPPED` is set only after that drop completed; the one `restore` that
+/// clears it owns the empty slot until it publishes the new value by clearing `REVOKED`.
 ///
 /// # Examples
 ///
@@ -46,6 +54,9 @@ const fn users(word: u32) -> u32 {
 /// assert_eq!(regs.revoke(Timeout::Forever), Ok(true));   // unplugged: value dropped
 /// assert!(regs.try_access().is_none());
 /// assert_eq!(regs.revoke(Timeout::NoWait), Ok(false));   // someone else already did it
+/// assert_eq!(regs.restore(0x5000_0000), Ok(()));          // plugged in again
+/// assert_eq!(regs.try_access_with(|base| *base), Some(0x5000_0000));
+/// assert_eq!(regs.restore(0), Err((racefree::Error::Already, 0))); // present: refused
 /// ```
 pub struct Revocable<T, S: Semaphore> {
     word: AtomicU32,
@@ -177,13 +188,57 @@ impl<T, S: Semaphore> Revocable<T, S> {
         Ok(true)
     }
 
+    /// Puts a new value into a revoked `Revocable` and makes it accessible again (the device
+    /// came back). The old value is never seen again: its users have all left and it has been
+    /// dropped, which is what this call checks.
+    ///
+    /// * `Err((Already, value))`: not revoked, the current value is live;
+    /// * `Err((Busy, value))`: revoked, but the old value is not dropped yet (a timed-out
+    ///   `revoke` left users in flight, or a revoke or another restore is in progress); try
+    ///   again later.
+    pub fn restore(&self, value: T) -> core::result::Result<(), (Error, T)> {
+        // Ordering: Relaxed first read; the compare-exchange below decides.
+        let mut cur = self.word.load(Ordering::Relaxed);
+        loop {
+            if cur & REVOKED == 0 {
+                return Err((Error::Already, value));
+            }
+            if cur & DROPPED == 0 || users(cur) != 0 {
+                return Err((Error::Busy, value));
+            }
+            // Claim the empty slot: REVOKED stays set (no access yet), DROPPED is cleared (no
+            // second restorer). Ordering: Acquire pairs with the Release that set DROPPED, so
+            // the old value's drop happens before the new value is written.
+            match self
+                .word
+                .compare_exchange_weak(cur, REVOKED, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        // SAFETY: this call cleared DROPPED, so the slot holds no value (dropped, per the type
+        // invariant), nobody can access it (REVOKED, no users) and no other restore can claim
+        // it; it is this call's alone until the store below.
+        self.value
+            .with_mut(|p| unsafe { core::ptr::write(p, ManuallyDrop::new(value)) });
+        // Ordering: Release publishes the new value to every user whose Acquire increment
+        // sees the cleared REVOKED.
+        self.word.store(0, Ordering::Release);
+        Ok(())
+    }
+
+    /// Drops the value and records that the slot is empty.
+    ///
     /// # Safety
     ///
     /// The caller is the unique dropper named by the type invariant.
     unsafe fn drop_value(&self) {
         // SAFETY: forwarded; nobody else accesses the value any more.
         self.value
-            .with_mut(|p| unsafe { ManuallyDrop::drop(&mut *p) })
+            .with_mut(|p| unsafe { ManuallyDrop::drop(&mut *p) });
+        // Ordering: Release: the drop happens before a `restore` (Acquire) reuses the slot.
+        self.word.fetch_or(DROPPED, Ordering::Release);
     }
 
     fn end_access(&self) {
@@ -299,6 +354,44 @@ mod tests {
         assert_eq!(count(&n), 1);
         drop(r);
         assert_eq!(count(&n), 1);
+    }
+
+    #[test]
+    fn restore_refills_only_an_emptied_slot() {
+        let (n, r) = drops();
+        let n2 = Arc::new(AtomicUsize::new(0));
+        let fresh = Counted(n2.clone());
+        let fresh = match r.restore(fresh) {
+            Err((Error::Already, v)) => v,
+            other => panic!("restored a live value: {:?}", other.map_err(|(e, _)| e)),
+        };
+        let g = r.try_access().unwrap();
+        assert_eq!(r.revoke(Timeout::NoWait), Err(Error::TimedOut));
+        // The old value is still in use: refilling now would destroy it under its user.
+        let fresh = match r.restore(fresh) {
+            Err((Error::Busy, v)) => v,
+            other => panic!("expected Busy, got {:?}", other.map_err(|(e, _)| e)),
+        };
+        drop(g);
+        assert_eq!(count(&n), 1, "last user dropped the old value");
+        assert!(r.restore(fresh).is_ok());
+        assert!(!r.is_revoked());
+        assert!(Arc::ptr_eq(&r.try_access().unwrap().0, &n2), "users see the new value");
+        assert_eq!(count(&n2), 0);
+        assert_eq!(r.revoke(Timeout::NoWait), Ok(true));
+        assert_eq!((count(&n), count(&n2)), (1, 1));
+        drop(r);
+        assert_eq!((count(&n), count(&n2)), (1, 1), "each value dropped exactly once");
+    }
+
+    #[test]
+    fn restored_value_is_dropped_with_the_revocable() {
+        let (n, r) = drops();
+        let n2 = Arc::new(AtomicUsize::new(0));
+        assert_eq!(r.revoke(Timeout::NoWait), Ok(true));
+        assert!(r.restore(Counted(n2.clone())).is_ok());
+        drop(r);
+        assert_eq!((count(&n), count(&n2)), (1, 1), "no leak of the restored value");
     }
 
     #[test]

@@ -173,3 +173,79 @@ fn revoke_vs_access_with_timeout() {
 fn revoke_vs_access_no_wait() {
     revoke_model(Timeout::NoWait);
 }
+
+/// Hot-unplug and re-plug: a user of the old value races a revoke that gives up at once
+/// (`NoWait`, so the user may become the dropper) and a restore. Threads: 1 user + the
+/// revoker/restorer (main). Preemption bound: 4 (3 misses the
+/// window between the last user's decrement and its drop).
+///
+/// Checks that the new value never overwrites the old one while it is in use or not yet
+/// dropped (loom's cell tracking), that the user sees exactly one of the two values, live, and
+/// that each value is dropped exactly once.
+#[test]
+fn restore_vs_late_user_of_revoked_value() {
+    builder(4).check(|| {
+        let old_drops = Arc::new(AtomicUsize::new(0));
+        let new_drops = Arc::new(AtomicUsize::new(0));
+        let r: Arc<Revocable<Tracked, LoomSemaphore>> =
+            Arc::new(Revocable::new(Tracked(old_drops.clone())));
+        let user = {
+            let (r, new) = (r.clone(), new_drops.clone());
+            // Some(true): saw the new value; Some(false): the old one; None: no access.
+            thread::spawn(move || {
+                r.try_access_with(|t| {
+                    // Whichever value this is, it is live while we hold access.
+                    assert_eq!(t.0.load(Ordering::SeqCst), 0);
+                    Arc::ptr_eq(&t.0, &new)
+                })
+            })
+        };
+        let _ = r.revoke(Timeout::NoWait);
+        match r.restore(Tracked(new_drops.clone())) {
+            Ok(()) => {
+                user.join().unwrap();
+            }
+            Err((e, value)) => {
+                // Only a user of the old value still in flight may delay the restore.
+                assert_eq!(e, Error::Busy);
+                assert_eq!(user.join().unwrap(), Some(false));
+                assert_eq!(old_drops.load(Ordering::SeqCst), 1, "last user dropped it");
+                assert!(r.restore(value).is_ok(), "slot empty once the user left");
+            }
+        }
+        assert_eq!(old_drops.load(Ordering::SeqCst), 1);
+        assert!(r.try_access_with(|t| Arc::ptr_eq(&t.0, &new_drops)).unwrap());
+        assert_eq!(new_drops.load(Ordering::SeqCst), 0);
+        drop(r);
+        assert_eq!(new_drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Two threads restore the same revoked slot at once: exactly one wins; the loser gets its
+/// value back (`Busy` while the winner fills the slot, `Already` after). Threads: 2.
+/// Preemption bound: 3.
+#[test]
+fn concurrent_restores_one_wins() {
+    builder(3).check(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let r: Arc<Revocable<Tracked, LoomSemaphore>> =
+            Arc::new(Revocable::new(Tracked(drops.clone())));
+        assert_eq!(r.revoke(Timeout::NoWait), Ok(true));
+        let other = {
+            let (r, drops) = (r.clone(), drops.clone());
+            thread::spawn(move || r.restore(Tracked(drops)).map_err(|(e, _)| e))
+        };
+        let mine = r.restore(Tracked(drops.clone())).map_err(|(e, _)| e);
+        let theirs = other.join().unwrap();
+        let wins = [mine, theirs].iter().filter(|o| o.is_ok()).count();
+        assert_eq!(wins, 1, "{mine:?} {theirs:?}");
+        for loser in [mine, theirs].into_iter().filter_map(Result::err) {
+            assert!(matches!(loser, Error::Busy | Error::Already), "{loser:?}");
+        }
+        // Old value + the loser's value dropped; the winner's is live.
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        assert!(r.try_access().is_some());
+        drop(r);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+    });
+}
