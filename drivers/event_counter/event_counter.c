@@ -43,6 +43,7 @@ int z_event_counter_rs_set_sink(const struct device *dev, event_counter_sink_t s
 				void *user_data);
 int z_event_counter_rs_notify(const struct device *dev);
 int z_event_counter_rs_remove(const struct device *dev, int64_t timeout_ms);
+int z_event_counter_rs_restore(const struct device *dev);
 
 /* ---- Interrupt trampolines: ISR context, no locks, no logging ------------ */
 
@@ -93,6 +94,22 @@ int z_event_counter_source_set(const struct device *dev, bool enabled, uint32_t 
 		/* k_timer_stop() returns once no expiry can start any more. */
 		k_timer_stop(&data->timer);
 		data->timer_expiries += k_timer_status_get(&data->timer);
+	}
+	return 0;
+}
+
+/* Hot-plug: the event source came back. What was removed is the device
+ * behind the line, not the GPIO controller: the pin keeps the input
+ * configuration and the callback from init, and its interrupt stays disabled
+ * until an open. Reconfiguring the pin here would be no safer, and on some
+ * controllers (gpio_emul among them) raises a spurious interrupt.
+ */
+int z_event_counter_source_attach(const struct device *dev)
+{
+	const struct event_counter_config *config = dev->config;
+
+	if (config->gpio.port != NULL && !gpio_is_ready_dt(&config->gpio)) {
+		return -ENODEV;
 	}
 	return 0;
 }
@@ -150,6 +167,7 @@ static const struct event_counter_driver_api event_counter_api = {
 	.set_sink = z_event_counter_rs_set_sink,
 	.notify = z_event_counter_rs_notify,
 	.remove = z_event_counter_rs_remove,
+	.restore = z_event_counter_rs_restore,
 };
 
 /* ---- Driver-level init, before any instance (seed 001: startup) ---------- */

@@ -13,7 +13,7 @@
  *   -ENODEV    NULL device, device not ready (init failed), or removed
  *   -EBADF     device not open, or being closed
  *   -EBUSY     already open, or close timed out with operations in flight
- *   -EALREADY  close already in progress
+ *   -EALREADY  close already in progress; restore of a device that is present
  *   -EINVAL    invalid argument (NULL buffer, zero length, bad setting)
  *   -EAGAIN    nothing to wait for and K_NO_WAIT given
  *   -ETIMEDOUT timeout expired
@@ -136,6 +136,7 @@ __subsystem struct event_counter_driver_api {
 	int (*set_sink)(const struct device *dev, event_counter_sink_t sink, void *user_data);
 	int (*notify)(const struct device *dev);
 	int (*remove)(const struct device *dev, int64_t timeout_ms);
+	int (*restore)(const struct device *dev);
 };
 
 #define Z_EVENT_COUNTER_API(dev) ((const struct event_counter_driver_api *)(dev)->api)
@@ -338,6 +339,32 @@ static inline int event_counter_remove(const struct device *dev, k_timeout_t tim
 		return -ENODEV;
 	}
 	return Z_EVENT_COUNTER_API(dev)->remove(dev, z_event_counter_timeout_ms(timeout));
+}
+
+/**
+ * @brief Re-add a removed device (hot-plug).
+ *
+ * Checks the interrupt source (for a GPIO source: its controller is ready;
+ * the pin keeps its configuration from init) and makes the device available.
+ * It comes back closed: the client from before the removal is gone, and a
+ * client must call event_counter_open() again (calls on the old session
+ * return -EBADF). Settings, statistics and events not yet read are kept, so
+ * the statistics reconcile across the removal.
+ *
+ * @retval 0 the device is back, closed
+ * @retval -EALREADY the device is present (not removed); nothing changed
+ * @retval -EBUSY the removal is still in progress, or timed out and calls
+ *         from before it are still in flight; try again later
+ * @retval -ENODEV NULL, not ready, or the hardware is not back (GPIO
+ *         controller not ready); the device stays removed
+ * @retval -EPERM called from an ISR
+ */
+static inline int event_counter_restore(const struct device *dev)
+{
+	if (dev == NULL) {
+		return -ENODEV;
+	}
+	return Z_EVENT_COUNTER_API(dev)->restore(dev);
 }
 
 /**

@@ -35,11 +35,14 @@ pub struct Stats {
 }
 
 /// One operation in flight: admitted by the gate, with access to the
-/// hardware. Both parts must live until the operation ends.
-type InFlight<'a, K, H> = (
-    racefree::Operation<'a, <K as Kernel>::Semaphore>,
-    racefree::RevocableGuard<'a, H, <K as Kernel>::Semaphore>,
-);
+/// hardware. Both parts live until the operation ends; fields drop in
+/// declaration order, so the gate has counted the operation out before the
+/// hardware access ends. A `restore`, which waits for the last hardware
+/// user, then finds the gate drained too, and a new `open` is not refused.
+struct InFlight<'a, K: Kernel, H> {
+    _op: racefree::Operation<'a, K::Semaphore>,
+    hardware: racefree::RevocableGuard<'a, H, K::Semaphore>,
+}
 
 /// What the ISR touches, under the ISR lock (seed 000's fix: every access to
 /// the shared counters, from the ISR and from readers, is under one spinlock).
@@ -255,7 +258,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         if out.is_empty() {
             return Err(Error::Invalid);
         }
-        let (_op, _hardware) = self.begin()?;
+        let _in_flight = self.begin()?;
         let mut copied = 0;
         for chunk in out.chunks_mut(READ_CHUNK) {
             let mut s = self.isr.lock();
@@ -281,7 +284,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// pending: it passes the wake-up on, so every other waiter leaves too.
     pub fn wait(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<u32> {
         let _ = ctx;
-        let (_op, _hardware) = self.begin()?;
+        let _in_flight = self.begin()?;
         let deadline = match timeout {
             Timeout::Millis(ms) => Some(K::uptime_ms() + u64::from(ms)),
             _ => None,
@@ -327,15 +330,15 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// successful `configure` or `open` applies them again).
     pub fn configure(&self, ctx: &ThreadContext, raw: RawSettings) -> Result<()> {
         let settings = Settings::try_from(raw)?;
-        let (_op, hardware) = self.begin()?;
+        let in_flight = self.begin()?;
         let mut guard = self.thread.lock(ctx);
         guard.update(|t| t.settings = settings);
-        self.apply_settings(guard, &hardware)
+        self.apply_settings(guard, &in_flight.hardware)
     }
 
     /// The current settings.
     pub fn settings(&self, ctx: &ThreadContext) -> Result<RawSettings> {
-        let (_op, _hardware) = self.begin()?;
+        let _in_flight = self.begin()?;
         Ok(self.thread.lock(ctx).get().settings.into())
     }
 
@@ -355,7 +358,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// Installs or clears the notification sink.
     pub fn set_sink(&self, ctx: &ThreadContext, sink: Option<S>) -> Result<()> {
-        let (_op, _hardware) = self.begin()?;
+        let _in_flight = self.begin()?;
         self.thread.lock(ctx).update(|t| t.sink = sink);
         Ok(())
     }
@@ -368,7 +371,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// while it ran, so the result may be stale and the caller should notify
     /// again.
     pub fn notify(&self, ctx: &ThreadContext) -> Result<i32> {
-        let (_op, _hardware) = self.begin()?;
+        let _in_flight = self.begin()?;
         let mut guard = self.thread.lock(ctx);
         let sink = guard.get().sink.clone().ok_or(Error::Invalid)?;
         let pending = self.isr.lock().ring.len();
@@ -466,7 +469,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         self.check_ready()?;
         let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
         let op = self.gate.begin()?;
-        Ok((op, hardware))
+        Ok(InFlight { _op: op, hardware })
     }
 
     /// Pushes the settings to the ISR state and to the hardware. The call

@@ -11,7 +11,7 @@ use racefree::{Error, ThreadContext};
 use zephyr::raw;
 
 use crate::registry;
-use crate::shim::{self, CSink, SinkFn};
+use crate::shim::{self, CSink, ShimSource, SinkFn};
 use crate::{ZephyrDevice, ZephyrProbe};
 
 /// `-EPERM`: a thread-only call from interrupt context.
@@ -209,18 +209,37 @@ extern "C" fn z_event_counter_rs_notify(dev: *const raw::device) -> c_int {
     })
 }
 
+/// Remove (hot-unplug), then detach from the driver-level structure: a
+/// removed device is no longer open.
+pub(crate) fn remove(dev: *const raw::device, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
+    let device = shim::device(dev).ok_or(Error::Gone)?;
+    let result = device.remove(ctx, timeout);
+    if matches!(result, Ok(()) | Err(Error::TimedOut)) {
+        // Removed (even if users were still in flight).
+        if let Some(driver) = registry::driver() {
+            let _ = driver.detach_index(ctx, shim::index(dev));
+        }
+    }
+    result
+}
+
+/// Re-add after removal: the new binding is made (and the hardware probed)
+/// only once the device is known to be removed, under its thread lock.
+pub(crate) fn restore(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
+    let device = shim::device(dev).ok_or(Error::Gone)?;
+    device.restore(ctx, || ShimSource::attach(dev))
+}
+
 #[no_mangle]
 extern "C" fn z_event_counter_rs_remove(dev: *const raw::device, timeout_ms: i64) -> c_int {
-    thread_entry!(dev, |device, ctx| {
-        let result = CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| device.remove(&ctx, t));
-        if matches!(result, Ok(()) | Err(Error::TimedOut)) {
-            // Removed (even if users were still in flight): no longer open.
-            if let Some(driver) = registry::driver() {
-                let _ = driver.detach_index(&ctx, shim::index(dev));
-            }
-        }
-        errno(result)
+    thread_entry!(dev, |_device, ctx| {
+        errno(CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| remove(dev, &ctx, t)))
     })
+}
+
+#[no_mangle]
+extern "C" fn z_event_counter_rs_restore(dev: *const raw::device) -> c_int {
+    thread_entry!(dev, |_device, ctx| errno(restore(dev, &ctx)))
 }
 
 #[no_mangle]

@@ -84,9 +84,9 @@ impl EventCounter {
 
     /// The driver, or [`Error::Gone`] (`-ENODEV`) when init failed.
     ///
-    /// Open and close through [`EventCounter::open`] and
-    /// [`EventCounter::close`], which also keep the driver-level structure
-    /// in step; every other operation is on the device itself.
+    /// Open, close, remove and restore through [`EventCounter`]'s own
+    /// methods, which also keep the driver-level structure in step (or
+    /// probe the hardware); every other operation is on the device itself.
     pub fn device(&self) -> Result<&'static ZephyrDevice> {
         shim::device(self.raw).ok_or(Error::Gone)
     }
@@ -99,5 +99,15 @@ impl EventCounter {
     /// Closes the device (see `event_counter_close()`).
     pub fn close(&self, ctx: &ThreadContext, timeout: Timeout, policy: ClosePolicy) -> Result<()> {
         ffi::close(self.raw, ctx, timeout, policy)
+    }
+
+    /// Removes the device at run time (see `event_counter_remove()`).
+    pub fn remove(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
+        ffi::remove(self.raw, ctx, timeout)
+    }
+
+    /// Re-adds a removed device (see `event_counter_restore()`).
+    pub fn restore(&self, ctx: &ThreadContext) -> Result<()> {
+        ffi::restore(self.raw, ctx)
     }
 }

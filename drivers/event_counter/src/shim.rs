@@ -48,6 +48,7 @@ extern "C" {
     static z_event_counter_devices: [*const raw::device; 0];
     static z_event_counter_device_count: usize;
     fn z_event_counter_source_set(dev: *const raw::device, enabled: bool, edge: u32) -> c_int;
+    fn z_event_counter_source_attach(dev: *const raw::device) -> c_int;
 }
 
 /// Every instance the shim defined.
@@ -133,6 +134,7 @@ pub(crate) unsafe fn init(dev: *const raw::device, state: *mut c_void, size: usi
     // `ready` is false, so no other context dereferences the device.
     unsafe {
         let device = core::ptr::addr_of_mut!((*slot).device).cast::<ZephyrDevice>();
+        // The source was probed by the C init function before it called us.
         device.write(ZephyrDevice::new(ring, ShimSource { dev }, edge));
         (*device).init();
         // Ordering: Release publishes the initialised device (see `device`).
@@ -166,6 +168,21 @@ pub struct ShimSource {
 unsafe impl Send for ShimSource {}
 // SAFETY: as above.
 unsafe impl Sync for ShimSource {}
+
+impl ShimSource {
+    /// A new binding to `dev`'s source after a removal, once its GPIO
+    /// controller (if any) is ready.
+    ///
+    /// Only for a removed device (see `Device::restore`): dropping the
+    /// binding disables the source's interrupt.
+    pub(crate) fn attach(dev: *const raw::device) -> Result<Self> {
+        // SAFETY: `dev` is an event-counter device (callers' contract).
+        match unsafe { z_event_counter_source_attach(dev) } {
+            0 => Ok(ShimSource { dev }),
+            errno => Err(Error::from_errno(errno).unwrap_or(Error::Invalid)),
+        }
+    }
+}
 
 impl EventSource for ShimSource {
     fn set(&self, enabled: bool, edge: Edge) -> Result<()> {

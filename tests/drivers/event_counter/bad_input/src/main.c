@@ -48,6 +48,7 @@ enum op {
 	OP_NOTIFY,
 	OP_REMOVE,
 	OP_REMOVE_ABSOLUTE,
+	OP_RESTORE,
 	OP_DRIVER_PRE_DEINIT,
 	OP_DRIVER_DEINIT,
 };
@@ -73,6 +74,7 @@ static const struct bad_input table[] = {
 	{ ST_NULL, "event_counter_set_sink", "-", -ENODEV, OP_SET_SINK },
 	{ ST_NULL, "event_counter_notify", "-", -ENODEV, OP_NOTIFY },
 	{ ST_NULL, "event_counter_remove", "-", -ENODEV, OP_REMOVE },
+	{ ST_NULL, "event_counter_restore", "-", -ENODEV, OP_RESTORE },
 	{ ST_NOT_READY, "event_counter_open", "-", -ENODEV, OP_OPEN },
 	{ ST_NOT_READY, "event_counter_close", "-", -ENODEV, OP_CLOSE },
 	{ ST_NOT_READY, "event_counter_read", "-", -ENODEV, OP_READ },
@@ -83,6 +85,7 @@ static const struct bad_input table[] = {
 	{ ST_NOT_READY, "event_counter_set_sink", "-", -ENODEV, OP_SET_SINK },
 	{ ST_NOT_READY, "event_counter_notify", "-", -ENODEV, OP_NOTIFY },
 	{ ST_NOT_READY, "event_counter_remove", "-", -ENODEV, OP_REMOVE },
+	{ ST_NOT_READY, "event_counter_restore", "-", -ENODEV, OP_RESTORE },
 	{ ST_REMOVED, "event_counter_open", "-", -ENODEV, OP_OPEN },
 	{ ST_REMOVED, "event_counter_close", "-", -ENODEV, OP_CLOSE },
 	{ ST_REMOVED, "event_counter_read", "-", -ENODEV, OP_READ },
@@ -101,6 +104,7 @@ static const struct bad_input table[] = {
 	{ ST_CLOSED, "event_counter_get_stats", "-", 0, OP_GET_STATS },
 	{ ST_CLOSED, "event_counter_set_sink", "-", -EBADF, OP_SET_SINK },
 	{ ST_CLOSED, "event_counter_notify", "-", -EBADF, OP_NOTIFY },
+	{ ST_CLOSED, "event_counter_restore", "present (never removed)", -EALREADY, OP_RESTORE },
 	{ ST_OPEN, "event_counter_open", "already open", -EBUSY, OP_OPEN },
 	{ ST_OPEN, "event_counter_close", "policy out of range", -EINVAL, OP_CLOSE_BAD_POLICY },
 	{ ST_OPEN, "event_counter_close", "absolute timeout", -EINVAL, OP_CLOSE_ABSOLUTE },
@@ -117,6 +121,7 @@ static const struct bad_input table[] = {
 	{ ST_OPEN, "event_counter_get_stats", "NULL stats", -EINVAL, OP_GET_STATS_NULL },
 	{ ST_OPEN, "event_counter_notify", "no sink installed", -EINVAL, OP_NOTIFY },
 	{ ST_OPEN, "event_counter_remove", "absolute timeout", -EINVAL, OP_REMOVE_ABSOLUTE },
+	{ ST_OPEN, "event_counter_restore", "present (open)", -EALREADY, OP_RESTORE },
 	{ ST_ISR, "event_counter_open", "-", -EPERM, OP_OPEN },
 	{ ST_ISR, "event_counter_close", "-", -EPERM, OP_CLOSE },
 	{ ST_ISR, "event_counter_read", "-", -EPERM, OP_READ },
@@ -127,6 +132,7 @@ static const struct bad_input table[] = {
 	{ ST_ISR, "event_counter_set_sink", "-", -EPERM, OP_SET_SINK },
 	{ ST_ISR, "event_counter_notify", "-", -EPERM, OP_NOTIFY },
 	{ ST_ISR, "event_counter_remove", "-", -EPERM, OP_REMOVE },
+	{ ST_ISR, "event_counter_restore", "-", -EPERM, OP_RESTORE },
 	{ ST_ISR, "event_counter_driver_pre_deinit", "-", -EPERM, OP_DRIVER_PRE_DEINIT },
 	{ ST_ISR, "event_counter_driver_deinit", "-", -EPERM, OP_DRIVER_DEINIT },
 };
@@ -188,6 +194,8 @@ static int run_op(enum op op, const struct device *dev)
 		return event_counter_remove(dev, K_NO_WAIT);
 	case OP_REMOVE_ABSOLUTE:
 		return event_counter_remove(dev, K_TIMEOUT_ABS_MS(10));
+	case OP_RESTORE:
+		return event_counter_restore(dev);
 	case OP_DRIVER_PRE_DEINIT:
 		return event_counter_driver_pre_deinit();
 	case OP_DRIVER_DEINIT:

@@ -3,7 +3,8 @@
  *
  * Lifecycle (seed 001: startup, shutdown; seeds 002/003: hot-unplug):
  * failed init, close with operations in flight under both policies, calls
- * after close from other threads, open/close races, removal at run time.
+ * after close from other threads, open/close races, removal at run time and
+ * re-adding (hot-plug).
  */
 
 #include <zephyr/ztest.h>
@@ -303,6 +304,103 @@ ZTEST(event_counter_lifecycle, test_remove_with_operation_in_flight_times_out_sa
 	zassert_equal(op.result, -EAGAIN,
 		      "the in-flight notify finished and saw that the device changed under it");
 	zassert_equal(event_counter_notify(unplug_b), -ENODEV);
+}
+
+/* Hot-plug (seeds 002/003): a removed device comes back closed, with its
+ * counters and pending events, and works again once reopened.
+ */
+ZTEST(event_counter_lifecycle, test_restore_brings_removed_device_back_closed)
+{
+	struct event_counter_event ev[8];
+	struct event_counter_stats s0, s1;
+	int n;
+
+	zassert_ok(event_counter_get_stats(edges_dev, &s0));
+	zassert_ok(event_counter_open(edges_dev));
+	pulse();
+	pulse();
+	pulse();
+	zassert_equal(event_counter_read(edges_dev, ev, 1), 1);
+	zassert_ok(event_counter_remove(edges_dev, K_MSEC(500)));
+	pulse(); /* removed: the pin interrupt is off, the driver sees nothing */
+	zassert_equal(event_counter_read(edges_dev, ev, 1), -ENODEV);
+
+	zassert_ok(event_counter_restore(edges_dev));
+	zassert_equal(event_counter_restore(edges_dev), -EALREADY, "present again");
+	zassert_equal(event_counter_read(edges_dev, ev, 1), -EBADF, "the old session ended");
+	pulse(); /* back, but closed: the pin interrupt is still off */
+	zassert_ok(event_counter_open(edges_dev));
+	pulse();
+	pulse();
+	n = event_counter_read(edges_dev, ev, ARRAY_SIZE(ev));
+	zassert_equal(n, 4, "2 pending from before the removal + 2 new, got %d", n);
+	for (int i = 1; i < n; i++) {
+		zassert_equal(ev[i].sequence, ev[i - 1].sequence + 1, "sequence continues");
+	}
+	zassert_ok(event_counter_get_stats(edges_dev, &s1));
+	zassert_equal(s1.seen - s0.seen, 5);
+	zassert_equal(s1.ignored - s0.ignored, 0, "no edge reached a disabled device");
+	zassert_equal(s1.read - s0.read, 5);
+	zassert_equal(s1.seen, s1.read + s1.dropped + s1.pending);
+}
+
+ZTEST(event_counter_lifecycle, test_restore_refused_while_a_call_from_before_is_in_flight)
+{
+	struct helper op;
+
+	zassert_ok(event_counter_open(edges_dev));
+	hold_operation_in_flight(edges_dev, &op);
+	zassert_equal(event_counter_remove(edges_dev, K_MSEC(20)), -ETIMEDOUT);
+	zassert_equal(event_counter_restore(edges_dev), -EBUSY,
+		      "the notify in flight still uses the old binding");
+	zassert_equal(event_counter_open(edges_dev), -ENODEV, "still removed");
+	k_sem_give(&sink_release);
+	join_helper(0);
+	zassert_equal(op.result, -EAGAIN);
+	zassert_ok(event_counter_restore(edges_dev), "the last user has left");
+	zassert_ok(event_counter_open(edges_dev));
+	pulse();
+	zassert_equal(event_counter_wait(edges_dev, K_NO_WAIT), 1, "counting again");
+}
+
+/* Timer source: repeated remove/re-add with a waiter; every expiry is
+ * counted or ignored, never lost, and the waiter always wakes.
+ */
+ZTEST(event_counter_lifecycle, test_remove_restore_cycles_reconcile)
+{
+	struct helper waiter = {.dev = ticks_dev, .fn = wait_forever};
+	struct event_counter_event ev[8];
+	struct event_counter_stats s0, s1;
+	uint32_t gen0 = z_event_counter_source_generated(ticks_dev);
+	uint32_t read = 0;
+
+	zassert_ok(event_counter_get_stats(ticks_dev, &s0));
+	for (int cycle = 0; cycle < 20; cycle++) {
+		int n;
+
+		zassert_ok(event_counter_open(ticks_dev), "cycle %d", cycle);
+		k_msleep(3);
+		while ((n = event_counter_read(ticks_dev, ev, ARRAY_SIZE(ev))) > 0) {
+			read += n;
+		}
+		start_helper(0, &waiter, K_PRIO_PREEMPT(5));
+		zassert_ok(event_counter_remove(ticks_dev, K_MSEC(500)), "cycle %d", cycle);
+		join_helper(0);
+		zassert_true(waiter.result == -ENODEV || waiter.result > 0, "cycle %d: wait %d",
+			     cycle, waiter.result);
+		zassert_ok(event_counter_restore(ticks_dev), "cycle %d", cycle);
+	}
+	zassert_ok(event_counter_open(ticks_dev));
+	while (event_counter_read(ticks_dev, ev, ARRAY_SIZE(ev)) > 0) {
+		/* pending from the last cycle */
+	}
+	zassert_ok(event_counter_close(ticks_dev, K_FOREVER, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	zassert_ok(event_counter_get_stats(ticks_dev, &s1));
+	zassert_true(s1.seen - s0.seen >= 20 * 2, "the timer ran in every cycle");
+	zassert_equal(z_event_counter_source_generated(ticks_dev) - gen0,
+		      (s1.seen - s0.seen) + (s1.ignored - s0.ignored), "expiries lost");
+	zassert_equal(s1.seen, s1.read + s1.dropped + s1.pending);
+	zassert_true(s1.read - s0.read >= read);
 }
 
 ZTEST_SUITE(event_counter_lifecycle, NULL, NULL, before_each, NULL, NULL);

@@ -4,7 +4,12 @@
  * Soak: 10^6 GPIO edges raised through a real NVIC line in seeded random
  * bursts, two reader threads, an open/close churn thread on the timer
  * device (both close policies, random timeouts), and a third device removed
- * half-way while a thread waits on it. CONFIG_ASSERT and
+ * half-way while a thread waits on it. The GPIO device itself is removed and
+ * re-added periodically (every REPLUG_EVERY events, with random removal
+ * timeouts and a burst of edges while it is away, which its disabled pin
+ * interrupt never delivers); its readers ride
+ * through each removal and carry on once it is back and reopened; the third
+ * device is re-added at the end and must count again. CONFIG_ASSERT and
  * CONFIG_SPIN_VALIDATE are on. Every count reconciles exactly at the end.
  *
  * The scenario is driven by a xorshift32 generator seeded with SOAK_SEED
@@ -24,6 +29,8 @@
 #endif
 
 #define EVENTS     1000000u
+/* Events between two removals of the GPIO device. */
+#define REPLUG_EVERY 62500u
 #define STACK_SIZE 2048
 #define STORM_IRQ  (CONFIG_NUM_IRQS - 1)
 
@@ -51,6 +58,9 @@ static void storm_isr(const void *arg)
 
 struct reader {
 	const struct device *dev;
+	/* Leave on removal (the one-shot unplug waiter), or ride through it. */
+	bool exit_on_removal;
+	uint32_t removals_seen;
 	uint32_t read;
 	uint32_t out_of_order;
 	uint32_t last;
@@ -68,8 +78,14 @@ static void reader_entry(void *p1, void *p2, void *p3)
 		int n;
 
 		if (ret == -ENODEV || ret == -EBADF) {
-			r->exit_code = ret;
-			return;
+			if (r->exit_on_removal || stop) {
+				r->exit_code = ret;
+				return;
+			}
+			/* Removed, or back but not reopened yet. */
+			r->removals_seen++;
+			k_msleep(1);
+			continue;
 		}
 		if (ret == -ETIMEDOUT && stop) {
 			r->exit_code = 0;
@@ -136,12 +152,14 @@ static struct k_thread threads[4];
 ZTEST(event_counter_soak, test_soak)
 {
 	struct reader readers[2] = {{.dev = edges_dev}, {.dev = edges_dev}};
-	struct reader unplug_waiter = {.dev = unplug_dev};
+	struct reader unplug_waiter = {.dev = unplug_dev, .exit_on_removal = true};
 	struct churn churn = {.seed = SOAK_SEED ^ 0x9e3779b9u};
 	struct event_counter_stats e0, e1, t0, t1, u;
 	struct event_counter_settings quiet = {.enabled = false};
 	uint32_t ticks_gen0, ticks_gen1, unplug_gen;
 	bool removed = false;
+	uint32_t replugs = 0, replug_busy = 0, removal_timeouts = 0, raised_while_removed = 0;
+	uint32_t next_replug = REPLUG_EVERY;
 
 	TC_PRINT("soak seed: %u (events %u)\n", SOAK_SEED, EVENTS);
 	IRQ_CONNECT(STORM_IRQ, 1, storm_isr, NULL, 0);
@@ -177,6 +195,36 @@ ZTEST(event_counter_soak, test_soak)
 		if ((rng() % 8) == 0) {
 			k_msleep(1);
 		}
+		if (sent >= next_replug && sent < EVENTS) {
+			/* Hot-unplug the device under its readers, toggle the pin
+			 * while it is away (removal disabled the pin interrupt, so
+			 * these edges never reach the driver), plug it back in.
+			 */
+			uint32_t away = MIN(1 + rng() % 32, EVENTS - sent);
+			int ret = event_counter_remove(edges_dev, K_MSEC(rng() % 3));
+			int tries = 0;
+
+			zassert_true(ret == 0 || ret == -ETIMEDOUT, "remove: %d", ret);
+			removal_timeouts += (ret == -ETIMEDOUT);
+			for (uint32_t i = 0; i < away; i++) {
+				NVIC_SetPendingIRQ(STORM_IRQ);
+				__DSB();
+				__ISB();
+			}
+			sent += away;
+			raised_while_removed += away;
+			while ((ret = event_counter_restore(edges_dev)) == -EBUSY) {
+				/* A reader from before the removal is still leaving. */
+				replug_busy++;
+				zassert_true(++tries < 1000, "restore stays busy");
+				k_msleep(1);
+			}
+			zassert_ok(ret, "restore: %d", ret);
+			ret = event_counter_open(edges_dev);
+			zassert_ok(ret, "reopen after re-add: %d", ret);
+			replugs++;
+			next_replug += REPLUG_EVERY;
+		}
 		if (!removed && sent >= EVENTS / 2) {
 			zassert_ok(event_counter_remove(unplug_dev, K_MSEC(500)),
 				   "removal with a waiter drains");
@@ -195,11 +243,18 @@ ZTEST(event_counter_soak, test_soak)
 		 e1.seen - e0.seen, e1.ignored - e0.ignored, readers[0].read, readers[1].read,
 		 e1.dropped - e0.dropped, e1.pending);
 	zassert_equal(raised, EVENTS, "every pended interrupt ran");
-	zassert_equal(raised, (e1.seen - e0.seen) + (e1.ignored - e0.ignored), "events lost");
+	zassert_equal(raised - raised_while_removed, (e1.seen - e0.seen) + (e1.ignored - e0.ignored),
+		      "events lost");
 	zassert_equal(e1.seen - e0.seen,
 		      (e1.read - e0.read) + (e1.dropped - e0.dropped) + e1.pending - e0.pending);
 	zassert_equal(e1.read - e0.read, readers[0].read + readers[1].read, "reads unaccounted");
 	zassert_equal(readers[0].out_of_order + readers[1].out_of_order, 0, "sequence went back");
+	TC_PRINT("edges: %u remove/re-add cycles (%u removals timed out, %u restores busy), "
+		 "%u raised while removed; readers saw the device away %u+%u times\n",
+		 replugs, removal_timeouts, replug_busy, raised_while_removed,
+		 readers[0].removals_seen, readers[1].removals_seen);
+	zassert_equal(replugs, EVENTS / REPLUG_EVERY - 1, "periodic re-add did not run");
+	zassert_true(raised_while_removed > 0);
 
 	/* Timer device under churn. */
 	(void)event_counter_open(ticks_dev);
@@ -221,6 +276,21 @@ ZTEST(event_counter_soak, test_soak)
 	zassert_ok(event_counter_get_stats(unplug_dev, &u));
 	zassert_equal(unplug_gen, u.seen + u.ignored, "unplugged device lost events");
 	zassert_equal(event_counter_open(unplug_dev), -ENODEV);
+
+	/* Plugged back in: it counts again, and the totals still reconcile. */
+	zassert_ok(event_counter_restore(unplug_dev));
+	zassert_ok(event_counter_open(unplug_dev));
+	zassert_ok(event_counter_configure(unplug_dev, &(struct event_counter_settings){
+		.enabled = true}));
+	k_msleep(5);
+	zassert_ok(event_counter_close(unplug_dev, K_FOREVER, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	unplug_gen = z_event_counter_source_generated(unplug_dev);
+	zassert_ok(event_counter_get_stats(unplug_dev, &u));
+	TC_PRINT("unplug: re-added, generated %u seen %u ignored %u\n", unplug_gen, u.seen,
+		 u.ignored);
+	zassert_true(u.seen > 0, "re-added device counts again");
+	zassert_equal(unplug_gen, u.seen + u.ignored, "re-added device lost events");
+	zassert_equal(u.seen, u.read + u.dropped + u.pending);
 }
 
 ZTEST_SUITE(event_counter_soak, NULL, NULL, NULL, NULL, NULL);
