@@ -18,6 +18,11 @@ struct DriverState<const N: usize> {
     deinited: bool,
     open_devices: usize,
     open: [bool; N],
+    /// Bumped by every attach of the slot: a ticket releases only the
+    /// attachment it made. Without it, a ticket whose slot was detached by
+    /// index meanwhile (a device removed while its open was still failing)
+    /// would count the slot out twice, or detach the next client's attachment.
+    attachment: [u32; N],
 }
 
 /// Driver-level bookkeeping for up to `N` devices, behind a thread-only lock.
@@ -54,6 +59,7 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
                     deinited: false,
                     open_devices: 0,
                     open: [false; N],
+                    attachment: [0; N],
                 },
                 class,
             ),
@@ -87,10 +93,13 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
         }
         s.open[index] = true;
         s.open_devices += 1;
+        s.attachment[index] = s.attachment[index].wrapping_add(1);
+        let attachment = s.attachment[index];
         drop(s);
         Ok(DeviceTicket {
             driver: self,
             index,
+            attachment,
             _not_send: PhantomData,
         })
     }
@@ -105,9 +114,9 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
             core::ptr::eq(ticket.driver, self),
             "ticket from another driver"
         );
-        let index = ticket.index;
+        let (index, attachment) = (ticket.index, ticket.attachment);
         core::mem::forget(ticket);
-        self.release(ctx, index);
+        self.release(ctx, index, attachment);
     }
 
     /// Detaches by index, for drivers whose `Open` and `Close` are separate calls, possibly
@@ -123,11 +132,15 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
         Ok(())
     }
 
-    fn release(&self, ctx: &ThreadContext, index: usize) {
+    /// Detaches `index` if it still holds `attachment`; a no-op if it was
+    /// detached by index meanwhile (and perhaps attached again by another
+    /// client, whose attachment stays).
+    fn release(&self, ctx: &ThreadContext, index: usize, attachment: u32) {
         let mut s = self.state.lock(ctx);
-        debug_assert!(s.open[index]);
-        s.open[index] = false;
-        s.open_devices -= 1;
+        if s.open[index] && s.attachment[index] == attachment {
+            s.open[index] = false;
+            s.open_devices -= 1;
+        }
     }
 
     /// Refuses new attaches from now on (`PreDeinit`). `Err(Already)` if already called,
@@ -171,6 +184,7 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
 pub struct DeviceTicket<'a, B: TimedBackend, const N: usize> {
     driver: &'a Driver<B, N>,
     index: usize,
+    attachment: u32,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -198,7 +212,7 @@ impl<B: TimedBackend, const N: usize> Drop for DeviceTicket<'_, B, N> {
         // SAFETY: the ticket was created with thread-context evidence and is `!Send`, so it is
         // dropped on that same thread, in thread context.
         let ctx = unsafe { ThreadContext::new_unchecked() };
-        self.driver.release(&ctx, self.index);
+        self.driver.release(&ctx, self.index, self.attachment);
     }
 }
 
@@ -224,6 +238,35 @@ mod tests {
         assert_eq!(d.detach_index(&c, 2), Err(Error::Invalid), "out of range");
         assert_eq!(d.detach_index(&c, index), Ok(()));
         assert_eq!(d.detach_index(&c, index), Err(Error::Invalid), "double detach");
+        assert_eq!(d.deinit(&c), Ok(()));
+    }
+
+    /// A device removed while its open is still in progress: the remover
+    /// detaches by index, then the open fails and drops its ticket. The drop
+    /// must not count the slot out a second time (driver deinit refused for
+    /// ever), nor detach a client that attached the slot again meanwhile.
+    #[test]
+    fn ticket_detached_by_index_meanwhile_releases_nothing() {
+        let d: Driver<StdMutex, 2> = Driver::new(lock_class!("t.drv.aba"));
+        // SAFETY: not moved after this, not used yet.
+        unsafe { d.init() };
+        let c = ctx();
+        let failing_open = d.attach(&c, 1).unwrap();
+        assert_eq!(d.detach_index(&c, 1), Ok(()), "removed meanwhile");
+        drop(failing_open);
+        assert_eq!(d.attached(&c), 0, "counted out once");
+        assert_eq!(d.deinit(&c), Ok(()), "nothing left attached");
+
+        let d: Driver<StdMutex, 2> = Driver::new(lock_class!("t.drv.aba2"));
+        // SAFETY: as above.
+        unsafe { d.init() };
+        let failing_open = d.attach(&c, 1).unwrap();
+        assert_eq!(d.detach_index(&c, 1), Ok(()));
+        let next_client = d.attach(&c, 1).unwrap().keep();
+        drop(failing_open);
+        assert_eq!(d.attached(&c), 1, "the next client stays attached");
+        assert_eq!(d.attach(&c, 1).err(), Some(Error::Busy));
+        assert_eq!(d.detach_index(&c, next_client), Ok(()));
         assert_eq!(d.deinit(&c), Ok(()));
     }
 
