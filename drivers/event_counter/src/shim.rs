@@ -150,8 +150,11 @@ pub(crate) unsafe fn on_event(state: *mut c_void, cycles: u32) {
     let slot = unsafe { &*(state as *const Slot) };
     // Ordering: Acquire, as in `device`.
     if slot.ready.load(Ordering::Acquire) {
-        // SAFETY: as in `device`.
-        unsafe { slot.device.assume_init_ref() }.on_event(cycles);
+        // SAFETY: as in `device`. `init` stores `ready` (Release) only after
+        // `Device::init` returned, and this Acquire load saw it, so the
+        // device's own readiness check would pass: skip it (one check per
+        // interrupt, not two).
+        unsafe { slot.device.assume_init_ref().on_event_ready(cycles) };
     }
 }
 
