@@ -42,6 +42,10 @@ const _: () = assert!(
     size_of::<Slot>() <= RESERVED,
     "CONFIG_EVENT_COUNTER_STATE_SIZE is too small for the Rust driver state"
 );
+/// Bytes to spare. When the state does not fit, this fails to evaluate too,
+/// and rustc's error ("attempt to compute `RESERVED - NEEDED`, which would
+/// overflow") shows the size the option must have at least.
+const _SPARE: usize = RESERVED - size_of::<Slot>();
 const _: () = assert!(align_of::<Slot>() <= 8, "rust_state is only 8-byte aligned");
 
 extern "C" {
