@@ -215,14 +215,6 @@ def main():
         goals.append((f"building-block lock, {label}", f"{q:.2f}x raw", q <= GOAL_LOCK))
         w(f"| {label} | {rs:.1f} | {raw:.1f} | {c:.1f} | {q:.2f} | {ratio(rs, raw):.2f} | "
           f"{verdict(q <= GOAL_LOCK)} |")
-    if any(k == "locks.spin" and f.get("driver") == "rust_inline" for k, f, _ in r.lines):
-        inl, c = r.per_op("locks.spin", "rust_inline"), r.per_op("locks.spin", "c")
-        w(f"\n*Prototype of the fix (ANALYSIS item 1):* `racefree::Lock` over a `k_spinlock` "
-          f"backend with the uniprocessor lock inlined (tests/benchmarks/perf/src/lib.rs, "
-          f"checked at run time to match this image's `k_spin_lock()`): **{inl:.1f}** "
-          f"instructions per pair, {ratio(inl, c):.2f}x raw C "
-          f"(goal <= 1.02: {verdict(ratio(inl, c) <= GOAL_LOCK)} for the prototype; "
-          "not in the driver).")
     w("")
 
     # ---- Figure 3

@@ -170,10 +170,39 @@ static const struct event_counter_driver_api event_counter_api = {
 	.restore = z_event_counter_rs_restore,
 };
 
+/* ---- The Rust driver's inlined k_spinlock ------------------------------- *
+ *
+ * Where k_spin_lock() is exactly arch_irq_lock() on ARMv7-M/ARMv8-M Mainline
+ * (no SMP, no spinlock validation), the Rust side (drivers/event_counter/
+ * src/backend.rs, module `spin`) executes that BASEPRI sequence inline instead
+ * of calling bindgen's out-of-line k_spin_lock__extern(). The mask level is
+ * not recomputed in Rust: it is _EXC_IRQ_DEFAULT_PRIO itself, published here
+ * as the absolute symbol z_event_counter_irq_lock_basepri, so the two sides
+ * cannot disagree on it. These conditions mirror the Rust `cfg`; if Rust ever
+ * inlined where C does not agree, the symbol is missing and the link fails.
+ */
+#if defined(CONFIG_ARMV7_M_ARMV8_M_MAINLINE) && !defined(CONFIG_ARMV6_M_ARMV8_M_BASELINE) &&     \
+	!defined(CONFIG_SMP) && !defined(CONFIG_SPIN_VALIDATE)
+#define Z_EVENT_COUNTER_INLINE_SPIN 1
+BUILD_ASSERT(sizeof(struct k_spinlock) == 0,
+	     "k_spin_lock() carries state here: the Rust inlined lock would be wrong");
+BUILD_ASSERT(_EXC_IRQ_DEFAULT_PRIO > 0 && _EXC_IRQ_DEFAULT_PRIO <= 0xff,
+	     "the Rust inlined lock loads the BASEPRI value as a 16-bit immediate");
+#else
+#define Z_EVENT_COUNTER_INLINE_SPIN 0
+#endif
+
 /* ---- Driver-level init, before any instance (seed 001: startup) ---------- */
 
 static int event_counter_driver_init(void)
 {
+#if Z_EVENT_COUNTER_INLINE_SPIN
+	/* The interrupt-lock level for the Rust driver's inlined k_spinlock:
+	 * the kernel's own macro, as an absolute symbol (no bytes, no code)
+	 * that the Rust side takes as a link-time immediate. See below.
+	 */
+	GEN_ABSOLUTE_SYM(z_event_counter_irq_lock_basepri, _EXC_IRQ_DEFAULT_PRIO);
+#endif
 	z_event_counter_rs_driver_init();
 	return 0;
 }

@@ -166,11 +166,27 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     // ---- ISR path -------------------------------------------------------
 
     /// Records one event. Interrupt context: takes only the ISR lock, never
-    /// blocks, never logs.
+    /// blocks, never logs. Does nothing until [`Device::init`] has completed.
+    #[inline]
     pub fn on_event(&self, cycles: u32) {
-        if !self.is_ready() {
-            return;
+        if self.is_ready() {
+            // SAFETY: `is_ready()` returned true (an Acquire load that pairs
+            // with the Release at the end of `init`).
+            unsafe { self.on_event_ready(cycles) }
         }
+    }
+
+    /// [`Device::on_event`] without its readiness check, for platform glue
+    /// whose interrupt entry already checked a ready flag of its own, so
+    /// that the ISR path tests readiness once.
+    ///
+    /// # Safety
+    /// [`Device::init`] has returned, and that happens-before this call:
+    /// e.g. [`Device::is_ready`] returned true in this context, or the caller
+    /// observed, with an Acquire load, a flag that was stored with Release
+    /// after `init` returned.
+    #[inline]
+    pub unsafe fn on_event_ready(&self, cycles: u32) {
         let wake = {
             let mut s = self.isr.lock();
             if !s.enabled {

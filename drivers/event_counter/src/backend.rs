@@ -22,10 +22,17 @@ impl ContextProbe for ZephyrProbe {
 }
 
 /// `k_spinlock`: ISR-safe; masks interrupts on this CPU while held.
+///
+/// Where `k_spin_lock()` is nothing but `arch_irq_lock()`, that sequence is
+/// inlined (see the `spin` module); everywhere else the kernel's
+/// `k_spin_lock()`/`k_spin_unlock()` are called, through bindgen's
+/// out-of-line wrappers since they are `static inline` in C.
 pub enum ZephyrSpin {}
 
 // SAFETY: k_spin_lock() gives mutual exclusion across CPUs and against ISRs
-// on this CPU until k_spin_unlock() with the key it returned.
+// on this CPU until k_spin_unlock() with the key it returned; `spin::lock`
+// and `spin::unlock` are either those calls or exactly the instructions they
+// consist of in this configuration (see `spin`).
 unsafe impl Backend for ZephyrSpin {
     type Kind = IsrSafe;
     type State = raw::k_spinlock;
@@ -38,26 +45,202 @@ unsafe impl Backend for ZephyrSpin {
         unsafe { core::mem::zeroed() }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn lock(state: *mut raw::k_spinlock) -> raw::k_spinlock_key_t {
         // SAFETY: the caller passes a live, initialised lock (Backend contract).
+        unsafe { spin::lock(state) }
+    }
+
+    #[inline(always)]
+    unsafe fn try_lock(state: *mut raw::k_spinlock) -> Option<raw::k_spinlock_key_t> {
+        // SAFETY: as in `lock`.
+        unsafe { spin::try_lock(state) }
+    }
+
+    #[inline(always)]
+    unsafe fn unlock(state: *mut raw::k_spinlock, guard: &raw::k_spinlock_key_t) {
+        // SAFETY: the caller holds the lock and passes the key `lock` returned.
+        unsafe { spin::unlock(state, raw::k_spinlock_key_t { key: guard.key }) }
+    }
+}
+
+/// `k_spin_lock()`, `k_spin_trylock()`, `k_spin_unlock()`: inlined where
+/// they are only `arch_irq_lock()`/`arch_irq_unlock()` on ARMv7-M/ARMv8-M
+/// Mainline, the kernel's functions everywhere else. Decided at build time
+/// from the application's Kconfig (`cfg`s exported by build.rs).
+///
+/// With `CONFIG_SMP` and `CONFIG_SPIN_VALIDATE` off, Zephyr v4.0's
+/// `k_spin_lock()` (include/zephyr/spinlock.h) is `arch_irq_lock()` and
+/// nothing else, `k_spin_trylock()` the same and always succeeds,
+/// `k_spin_unlock()` is `arch_irq_unlock()`, and a `struct k_spinlock` has no
+/// fields (`CONFIG_SPIN_LOCK_TIME_LIMIT` only acts under
+/// `CONFIG_SPIN_VALIDATE`; spinlock.h has no tracing hooks). On ARMv7-M and
+/// ARMv8-M Mainline, and not Baseline (which `arch_irq_lock()` tests first),
+/// include/zephyr/arch/arm/asm_inline_gcc.h implements those as
+///
+/// ```text
+/// lock:   mrs key, BASEPRI; msr BASEPRI_MAX, _EXC_IRQ_DEFAULT_PRIO; isb
+/// unlock: msr BASEPRI, key; isb
+/// ```
+///
+/// **Where the BASEPRI value comes from.** `_EXC_IRQ_DEFAULT_PRIO`
+/// (include/zephyr/arch/arm/cortex_m/exception.h) depends on Kconfig
+/// (`CONFIG_ZERO_LATENCY_IRQS`, `CONFIG_ZERO_LATENCY_LEVELS`,
+/// `CONFIG_CPU_CORTEX_M_HAS_PROGRAMMABLE_FAULT_PRIOS`) and on devicetree
+/// (the NVIC's `arm,num-irq-priority-bits`; Zephyr v4.0 has no Kconfig
+/// option for it). It is not recomputed here. The C shim (event_counter.c)
+/// publishes the kernel's own macro as the absolute link-time symbol
+/// `z_event_counter_irq_lock_basepri` (Zephyr's `GEN_ABSOLUTE_SYM`, the
+/// kernel's own mechanism for its offsets), and `irq_lock_basepri` loads it
+/// as the immediate of a `movw` that the linker fills in. So there is no
+/// second copy of the formula that could drift from the kernel's, and
+/// nothing left to cross-check. A constant derived here from Kconfig and
+/// devicetree would be such a copy, and its check could not be made at build
+/// time (a C `BUILD_ASSERT` cannot see a Rust constant), only at init, on
+/// the device.
+///
+/// **Where the gating is checked.** The C block that defines the symbol
+/// exists only under the preprocessor conditions that mirror the `cfg` below
+/// and asserts `sizeof(struct k_spinlock) == 0`; this side asserts the same
+/// of bindgen's `k_spinlock`. If this crate's view of the configuration ever
+/// disagreed with the C compiler's, the link fails with
+/// `z_event_counter_irq_lock_basepri` undefined, instead of building a lock
+/// that does not exclude.
+#[cfg(all(
+    target_arch = "arm",
+    CONFIG_ARMV7_M_ARMV8_M_MAINLINE,
+    not(CONFIG_ARMV6_M_ARMV8_M_BASELINE),
+    not(CONFIG_SMP),
+    not(CONFIG_SPIN_VALIDATE)
+))]
+mod spin {
+    use core::arch::asm;
+
+    use zephyr::raw;
+
+    // bindgen's view agrees: no SMP or validation state in the lock.
+    const _: () = assert!(core::mem::size_of::<raw::k_spinlock>() == 0);
+
+    /// `_EXC_IRQ_DEFAULT_PRIO`, the BASEPRI value of `arch_irq_lock()`.
+    ///
+    /// A separate `pure` asm block, so that the compiler may hoist it out of
+    /// a loop or share it between locks, as gcc does with the constant in C.
+    #[inline(always)]
+    fn irq_lock_basepri() -> u32 {
+        let prio: u32;
+        // SAFETY: loads a link-time constant into a register: no memory, no
+        // stack, no flags, no side effects (hence `pure, nomem`). The symbol
+        // is z_event_counter_irq_lock_basepri = _EXC_IRQ_DEFAULT_PRIO, an
+        // absolute symbol that event_counter.c defines (and asserts to be in
+        // 1..=0xff, so its lower 16 bits are all of it) under the same
+        // conditions as this module.
+        unsafe {
+            asm!(
+                "movw {prio}, #:lower16:z_event_counter_irq_lock_basepri",
+                prio = out(reg) prio,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        prio
+    }
+
+    /// `k_spin_lock()` = `arch_irq_lock()`: the previous BASEPRI is the key.
+    ///
+    /// # Safety
+    /// Paired with [`unlock`] of the returned key, properly nested.
+    #[inline(always)]
+    pub(super) unsafe fn lock(_state: *mut raw::k_spinlock) -> raw::k_spinlock_key_t {
+        let key: u32;
+        // SAFETY: reads BASEPRI and raises it (BASEPRI_MAX never lowers it)
+        // to the kernel's interrupt-lock level, then `isb` so that the new
+        // mask is in effect before the next instruction, as arch_irq_lock()
+        // does. Without `nomem` the block is a compiler memory barrier, like
+        // the "memory" clobbers of CMSIS's __set_BASEPRI_MAX() and __ISB():
+        // no access to the protected data moves above it.
+        unsafe {
+            asm!(
+                "mrs {key}, BASEPRI",
+                "msr BASEPRI_MAX, {prio}",
+                "isb",
+                key = out(reg) key,
+                prio = in(reg) irq_lock_basepri(),
+                options(nostack, preserves_flags),
+            );
+        }
+        raw::k_spinlock_key_t { key: key as core::ffi::c_int }
+    }
+
+    /// `k_spin_trylock()`: without `CONFIG_SMP` it is `arch_irq_lock()` and
+    /// always succeeds (no other CPU can hold the lock, and an ISR of this
+    /// CPU that held it has released it before this context runs again).
+    ///
+    /// # Safety
+    /// As [`lock`].
+    #[inline(always)]
+    pub(super) unsafe fn try_lock(state: *mut raw::k_spinlock) -> Option<raw::k_spinlock_key_t> {
+        // SAFETY: forwarded contract.
+        Some(unsafe { lock(state) })
+    }
+
+    /// `k_spin_unlock()` = `arch_irq_unlock(key)`.
+    ///
+    /// # Safety
+    /// `key` is what the matching [`lock`] returned, and this is the
+    /// innermost lock held.
+    #[inline(always)]
+    pub(super) unsafe fn unlock(_state: *mut raw::k_spinlock, key: raw::k_spinlock_key_t) {
+        // SAFETY: restores the BASEPRI that `lock` saved, then `isb`, as
+        // arch_irq_unlock() does; a compiler memory barrier as above, so no
+        // access to the protected data moves below it.
+        unsafe {
+            asm!(
+                "msr BASEPRI, {key}",
+                "isb",
+                key = in(reg) key.key as u32,
+                options(nostack, preserves_flags),
+            );
+        }
+    }
+}
+
+/// The kernel's `k_spin_lock()`, `k_spin_trylock()`, `k_spin_unlock()` (see
+/// the inlined `spin` above for when that is not used).
+#[cfg(not(all(
+    target_arch = "arm",
+    CONFIG_ARMV7_M_ARMV8_M_MAINLINE,
+    not(CONFIG_ARMV6_M_ARMV8_M_BASELINE),
+    not(CONFIG_SMP),
+    not(CONFIG_SPIN_VALIDATE)
+)))]
+mod spin {
+    use zephyr::raw;
+
+    /// # Safety
+    /// A live, initialised lock.
+    #[inline(always)]
+    pub(super) unsafe fn lock(state: *mut raw::k_spinlock) -> raw::k_spinlock_key_t {
+        // SAFETY: forwarded contract.
         unsafe { raw::k_spin_lock(state) }
     }
 
-    #[inline]
-    unsafe fn try_lock(state: *mut raw::k_spinlock) -> Option<raw::k_spinlock_key_t> {
+    /// # Safety
+    /// As [`lock`].
+    #[inline(always)]
+    pub(super) unsafe fn try_lock(state: *mut raw::k_spinlock) -> Option<raw::k_spinlock_key_t> {
         let mut key = raw::k_spinlock_key_t { key: 0 };
-        // SAFETY: as in `lock`; `key` is a valid out-pointer.
+        // SAFETY: forwarded contract; `key` is a valid out-pointer.
         match unsafe { raw::k_spin_trylock(state, &mut key) } {
             0 => Some(key),
             _ => None,
         }
     }
 
-    #[inline]
-    unsafe fn unlock(state: *mut raw::k_spinlock, guard: &raw::k_spinlock_key_t) {
-        // SAFETY: the caller holds the lock and passes the key `lock` returned.
-        unsafe { raw::k_spin_unlock(state, raw::k_spinlock_key_t { key: guard.key }) }
+    /// # Safety
+    /// The caller holds the lock; `key` is what `lock` returned.
+    #[inline(always)]
+    pub(super) unsafe fn unlock(state: *mut raw::k_spinlock, key: raw::k_spinlock_key_t) {
+        // SAFETY: forwarded contract.
+        unsafe { raw::k_spin_unlock(state, key) }
     }
 }
 
