@@ -561,15 +561,32 @@ fn remove_of_a_never_opened_device_works() {
     assert_eq!(dev.open(&c), Err(Error::Gone));
 }
 
-#[test]
-fn remove_with_an_operation_in_flight_times_out_and_the_last_user_drops_the_source() {
+/// An open device over an [`Observed`] source, removed while a `notify` is
+/// in flight: the removal timed out and the notify holds the source.
+struct RemovedUnderNotify {
+    _rig: Rig<Observed>,
+    dev: Arc<Dev<Observed>>,
+    notifier: std::thread::JoinHandle<Result<i32, Error>>,
+    release: Arc<Latch>,
+    dropped_flag: Arc<AtomicBool>,
+    at_drop: Arc<Mutex<Option<bool>>>,
+}
+
+fn removed_under_notify() -> RemovedUnderNotify {
     let (src, dropped_flag, at_drop) = Observed::new();
     let rig = Rig::new(4, src, Edge::Rising);
     let dev = rig.dev().clone();
-    let c = ctx();
-    dev.open(&c).unwrap();
+    dev.open(&ctx()).unwrap();
     let (notifier, release) = notify_in_flight(&dev, 1);
-    assert_eq!(dev.remove(&c, Timeout::Millis(10)), Err(Error::TimedOut));
+    assert_eq!(dev.remove(&ctx(), Timeout::Millis(10)), Err(Error::TimedOut));
+    RemovedUnderNotify { _rig: rig, dev, notifier, release, dropped_flag, at_drop }
+}
+
+#[test]
+fn remove_with_an_operation_in_flight_times_out_and_the_last_user_drops_the_source() {
+    let RemovedUnderNotify { _rig, dev, notifier, release, dropped_flag, at_drop } =
+        removed_under_notify();
+    let c = ctx();
     assert!(!dropped(&dropped_flag), "still in use by the notify in flight");
     assert_eq!(*at_drop.lock().unwrap(), None);
     // Access is refused already.
@@ -667,13 +684,9 @@ fn restore_brings_a_removed_device_back_closed_with_its_counters_and_events() {
 
 #[test]
 fn restore_is_refused_while_a_call_from_before_the_removal_is_in_flight() {
-    let (src, dropped_flag, _) = Observed::new();
-    let rig = Rig::new(4, src, Edge::Rising);
-    let dev = rig.dev().clone();
+    let RemovedUnderNotify { _rig, dev, notifier, release, dropped_flag, .. } =
+        removed_under_notify();
     let c = ctx();
-    dev.open(&c).unwrap();
-    let (notifier, release) = notify_in_flight(&dev, 1);
-    assert_eq!(dev.remove(&c, Timeout::Millis(10)), Err(Error::TimedOut));
     let (fresh, fresh_dropped, _) = Observed::new();
     // The notify in flight still uses the old source: swapping it now would
     // pull it from under that call.
