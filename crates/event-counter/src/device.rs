@@ -274,7 +274,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         if out.is_empty() {
             return Err(Error::Invalid);
         }
-        let _in_flight = self.begin()?;
+        let _op = self.begin_data()?;
         let mut copied = 0;
         for chunk in out.chunks_mut(READ_CHUNK) {
             let mut s = self.isr.lock();
@@ -300,7 +300,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// pending: it passes the wake-up on, so every other waiter leaves too.
     pub fn wait(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<u32> {
         let _ = ctx;
-        let _in_flight = self.begin()?;
+        let _op = self.begin_data()?;
         let deadline = match timeout {
             Timeout::Millis(ms) => Some(K::uptime_ms() + u64::from(ms)),
             _ => None,
@@ -354,7 +354,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// The current settings.
     pub fn settings(&self, ctx: &ThreadContext) -> Result<RawSettings> {
-        let _in_flight = self.begin()?;
+        let _op = self.begin_data()?;
         Ok(self.thread.lock(ctx).get().settings.into())
     }
 
@@ -374,7 +374,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// Installs or clears the notification sink.
     pub fn set_sink(&self, ctx: &ThreadContext, sink: Option<S>) -> Result<()> {
-        let _in_flight = self.begin()?;
+        let _op = self.begin_data()?;
         self.thread.lock(ctx).update(|t| t.sink = sink);
         Ok(())
     }
@@ -479,13 +479,50 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         Ok(())
     }
 
-    /// Starts an operation: ready, open, and the hardware still present.
-    /// Both returned guards must live until the operation ends.
+    /// Starts an operation that uses the hardware binding (or, for
+    /// `notify`, calls out while the device must stay present): ready, open,
+    /// and the hardware still present. Both returned guards must live until
+    /// the operation ends.
     fn begin(&self) -> Result<InFlight<'_, K, H>> {
         self.check_ready()?;
         let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
         let op = self.gate.begin()?;
         Ok(InFlight { _op: op, hardware })
+    }
+
+    /// Starts an operation on driver memory only (ring, counters, settings,
+    /// sink): the gate admits it and a removed device refuses it, but it
+    /// takes no reference to the hardware binding, which it never touches
+    /// (seeds 002/003: hold a reference to what you use, for as long as you
+    /// use it). One atomic read-modify-write to enter and one to leave, as
+    /// the C driver's `begin`/`end`, instead of two each.
+    ///
+    /// Readiness is checked only when the gate refuses: until `init`
+    /// publishes the device, its gate is unopened (a plain word, valid from
+    /// `Device::new` on) and refuses everything.
+    #[inline]
+    fn begin_data(&self) -> Result<racefree::Operation<'_, K::Semaphore>> {
+        match self.gate.begin() {
+            Ok(op) => {
+                // Ordering: Relaxed: `remove` stores the flag before it
+                // returns, so a call that starts after `remove` returned
+                // (happens-after it) reads it by coherence. A call racing the
+                // removal may still run: it only touches driver memory, which
+                // outlives the removal, and the old session's in-flight count
+                // (this `op`) keeps a reopen waiting until it has left.
+                if self.removed.load(Ordering::Relaxed) {
+                    return Err(Error::Gone);
+                }
+                Ok(op)
+            }
+            Err(refused) => {
+                self.check_ready()?;
+                if self.removed.load(Ordering::Relaxed) {
+                    return Err(Error::Gone);
+                }
+                Err(refused)
+            }
+        }
     }
 
     /// Pushes the settings to the ISR state and to the hardware. The call

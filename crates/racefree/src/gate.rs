@@ -153,16 +153,62 @@ impl<S: Semaphore> Gate<S> {
     /// Admits one operation: `Open → Ok` (in flight + 1); otherwise `Err(Closed)`.
     ///
     /// `Err(Busy)` only if the in-flight count would overflow (2²⁹ − 1 operations).
+    ///
+    /// The hot path of every call on a device: one compare-exchange attempt inline, and the
+    /// retry loop out of line (it runs only when another context changed the word between the
+    /// load and the exchange), so that each caller carries one short sequence, not an unrolled
+    /// loop. An operation only needs to see what `open` published (Acquire on success) and
+    /// publishes nothing by starting, so neither the load nor the exchange needs a barrier
+    /// before it.
+    #[inline]
     pub fn begin(&self) -> Result<Operation<'_, S>> {
-        self.transition(|w| match w & STATE_MASK {
-            OPEN if count(w) < MAX_IN_FLIGHT => Ok((w + ONE_OP, ())),
-            OPEN => Err(Error::Busy),
-            _ => Err(Error::Closed),
-        })?;
-        Ok(Operation {
-            gate: self,
-            _not_send: PhantomData,
-        })
+        // Ordering: Relaxed first read; the compare-exchange decides.
+        let cur = self.word.load(Ordering::Relaxed);
+        if cur & STATE_MASK == OPEN
+            && count(cur) < MAX_IN_FLIGHT
+            // Ordering: as in `begin_contended`.
+            && self
+                .word
+                .compare_exchange_weak(cur, cur + ONE_OP, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Ok(Operation {
+                gate: self,
+                _not_send: PhantomData,
+            });
+        }
+        self.begin_contended()
+    }
+
+    /// [`Gate::begin`]'s retry loop, and its refusals.
+    #[cold]
+    #[inline(never)]
+    fn begin_contended(&self) -> Result<Operation<'_, S>> {
+        // Ordering: Relaxed first read; the compare-exchange below decides.
+        let mut cur = self.word.load(Ordering::Relaxed);
+        loop {
+            match cur & STATE_MASK {
+                OPEN if count(cur) < MAX_IN_FLIGHT => {}
+                OPEN => return Err(Error::Busy),
+                _ => return Err(Error::Closed),
+            }
+            // Ordering: Acquire on success pairs with the Release of `open`'s transition: the
+            // device state it published is visible to the operation.
+            match self.word.compare_exchange_weak(
+                cur,
+                cur + ONE_OP,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Ok(Operation {
+                        gate: self,
+                        _not_send: PhantomData,
+                    })
+                }
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     /// Refuses new operations from now on (`PreClose`): `Open → Closing`.
@@ -236,13 +282,23 @@ impl<S: Semaphore> Gate<S> {
         count(self.word.load(Ordering::Acquire))
     }
 
+    #[inline]
     fn end(&self) {
-        // Ordering: AcqRel: Release publishes the operation's work to the closer's Acquire load.
-        let prev = self.word.fetch_sub(ONE_OP, Ordering::AcqRel);
+        // Ordering: Release publishes the operation's work to the closer's Acquire load. No
+        // Acquire: the operation takes over nothing (it drops no shared value), and the closer
+        // it may wake synchronises through its own Acquire load of the word.
+        let prev = self.word.fetch_sub(ONE_OP, Ordering::Release);
         debug_assert!(count(prev) > 0);
         if count(prev) == 1 && prev & (STATE_MASK | CLOSER) == CLOSING | CLOSER {
-            self.wake.give();
+            self.wake_closer();
         }
+    }
+
+    /// The last operation wakes the waiting closer: rare, so out of line.
+    #[cold]
+    #[inline(never)]
+    fn wake_closer(&self) {
+        self.wake.give();
     }
 }
 
@@ -256,6 +312,7 @@ pub struct Operation<'a, S: Semaphore> {
 }
 
 impl<S: Semaphore> Drop for Operation<'_, S> {
+    #[inline]
     fn drop(&mut self) {
         self.gate.end();
     }

@@ -91,7 +91,33 @@ impl<T, S: Semaphore> Revocable<T, S> {
     }
 
     /// Temporary access, or `None` once revocation started.
+    ///
+    /// One compare-exchange attempt inline, the retry loop out of line (as in
+    /// [`Gate::begin`](crate::Gate::begin)).
+    #[inline]
     pub fn try_access(&self) -> Option<RevocableGuard<'_, T, S>> {
+        // Ordering: Relaxed first read; the compare-exchange decides.
+        let cur = self.word.load(Ordering::Relaxed);
+        if cur & REVOKED == 0
+            && users(cur) < MAX_USERS
+            // Ordering: as in `try_access_contended`.
+            && self
+                .word
+                .compare_exchange_weak(cur, cur + ONE_USER, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(RevocableGuard {
+                owner: self,
+                _not_send: PhantomData,
+            });
+        }
+        self.try_access_contended()
+    }
+
+    /// [`Revocable::try_access`]'s retry loop, and its refusal.
+    #[cold]
+    #[inline(never)]
+    fn try_access_contended(&self) -> Option<RevocableGuard<'_, T, S>> {
         // Ordering: Relaxed first read; the compare-exchange below decides.
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
@@ -241,11 +267,22 @@ impl<T, S: Semaphore> Revocable<T, S> {
         self.word.fetch_or(DROPPED, Ordering::Release);
     }
 
+    #[inline]
     fn end_access(&self) {
         // Ordering: AcqRel: Release publishes this user's reads to the dropper; Acquire in
         // case this user becomes the dropper.
         let prev = self.word.fetch_sub(ONE_USER, Ordering::AcqRel);
         if users(prev) == 1 && prev & REVOKED != 0 {
+            self.last_user_after_revoke(prev);
+        }
+    }
+
+    /// The last user of a revoked value wakes the revoker or drops the value: rare, so out of
+    /// line.
+    #[cold]
+    #[inline(never)]
+    fn last_user_after_revoke(&self, prev: u32) {
+        {
             if prev & ABANDONED != 0 {
                 // SAFETY: the revoker gave up with users in flight and we were the last one:
                 // by the type invariant we are the unique dropper.
@@ -291,6 +328,7 @@ impl<T, S: Semaphore> Deref for RevocableGuard<'_, T, S> {
 }
 
 impl<T, S: Semaphore> Drop for RevocableGuard<'_, T, S> {
+    #[inline]
     fn drop(&mut self) {
         self.owner.end_access();
     }

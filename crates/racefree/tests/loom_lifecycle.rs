@@ -1,6 +1,7 @@
 //! Loom models: gate close vs concurrent operations (both policies), revoke vs access.
 #![cfg(loom)]
 
+use loom::cell::UnsafeCell;
 use loom::model::Builder;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -118,6 +119,40 @@ fn gate_close_forever_always_drains() {
         );
         h.join().unwrap();
         assert_eq!(gate.in_flight(), 0);
+    });
+}
+
+/// The gate's memory orderings, checked with plain (non-atomic) data, which
+/// loom reports as a data race unless accesses are ordered by happens-before:
+/// what the opener wrote before `open` is visible to an admitted operation
+/// (Acquire in `begin`), and what the operation wrote is visible to the
+/// closer once `close` reports it drained (Release in the operation's end).
+/// Threads: 1 operation + the opener/closer (main). Preemption bound: 3.
+#[test]
+fn gate_publishes_open_to_ops_and_ops_to_close() {
+    builder(3).check(|| {
+        let gate: Arc<Gate<LoomSemaphore>> = Arc::new(Gate::new());
+        // [device state written before open, result written by the operation]
+        let cells = Arc::new([UnsafeCell::new(0u32), UnsafeCell::new(0u32)]);
+        let (g2, c2) = (gate.clone(), cells.clone());
+        let op = thread::spawn(move || {
+            if let Ok(op) = g2.begin() {
+                // SAFETY (of the test): loom checks these accesses.
+                let state = c2[0].with(|p| unsafe { *p });
+                assert_eq!(state, 7, "admitted before the device was ready");
+                c2[1].with_mut(|p| unsafe { *p = state + 1 });
+                drop(op);
+            }
+        });
+        cells[0].with_mut(|p| unsafe { *p = 7 });
+        gate.open().unwrap();
+        assert_eq!(
+            gate.close(Timeout::Forever, ClosePolicy::FailIfBusy),
+            Ok(CloseOutcome::Drained)
+        );
+        let result = cells[1].with(|p| unsafe { *p });
+        assert!(result == 0 || result == 8);
+        op.join().unwrap();
     });
 }
 
