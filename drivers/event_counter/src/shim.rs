@@ -152,8 +152,13 @@ pub(crate) unsafe fn init(dev: *const raw::device, state: *mut c_void, size: usi
 
 /// Records an event from the ISR trampoline.
 ///
+/// `inline(always)`: this is the interrupt path, with one caller
+/// (`z_event_counter_rs_on_event`); left to the inliner it was sometimes
+/// outlined, which costs every interrupt a second call and frame.
+///
 /// # Safety
 /// `state` is some device's `rust_state`.
+#[inline(always)]
 pub(crate) unsafe fn on_event(state: *mut c_void, cycles: u32) {
     // SAFETY: static storage; `ready` is valid when zeroed.
     let slot = unsafe { &*(state as *const Slot) };
