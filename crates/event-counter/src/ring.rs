@@ -75,13 +75,16 @@ impl EventRing {
     /// Adds an event. Returns `true` if a timestamp was dropped to do so
     /// (the new one under [`Overflow::DropNewest`], the oldest under
     /// [`Overflow::DropOldest`]).
+    ///
+    /// Interrupt path: the common case (room left) tests one condition. A
+    /// zero-capacity ring is always full, so it needs no test of its own
+    /// there; it drops every event in the full branch.
+    #[inline]
     pub fn push(&mut self, event: Event, overflow: Overflow) -> bool {
-        if self.capacity == 0 {
-            return true;
-        }
         if self.len == self.capacity {
             match overflow {
                 Overflow::DropNewest => return true,
+                Overflow::DropOldest if self.capacity == 0 => return true,
                 Overflow::DropOldest => {
                     self.write(self.head, event);
                     self.head = self.next(self.head);
@@ -89,6 +92,10 @@ impl EventRing {
                 }
             }
         }
+        // SAFETY: `len <= capacity` (type invariant) and `len != capacity`
+        // (just tested), so `capacity > 0`: the compiler may then divide
+        // without testing for zero.
+        unsafe { core::hint::assert_unchecked(self.len < self.capacity) };
         let tail = (self.head + self.len) % self.capacity;
         self.write(tail, event);
         self.len += 1;

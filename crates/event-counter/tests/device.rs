@@ -980,3 +980,26 @@ fn notify_is_would_block_when_the_sink_changes_the_device() {
     dev.set_sink(&c, Some(s)).unwrap();
     assert_eq!(dev.notify(&c), Ok(2));
 }
+
+/// Calls that use only driver memory take no reference to the hardware
+/// binding (`Device::begin_data`; seeds 002/003: reference what you use): a
+/// removal does not wait for a reader blocked in `wait`, so it completes at
+/// once even with `NoWait`, and the reader leaves with `Gone`. (While `wait`
+/// held the binding, this removal timed out whenever it checked before the
+/// woken reader had left, which on this host is a race the reader usually wins.)
+#[test]
+fn remove_does_not_wait_for_a_blocked_reader() {
+    let (rig, _mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    dev.open(&ctx()).unwrap();
+    let reader = {
+        let dev = dev.clone();
+        std::thread::spawn(move || dev.wait(&ctx(), Timeout::Forever))
+    };
+    // Let the reader get in and block (if it has not yet, it is refused
+    // with `Gone` after the removal, and the removal cannot wait for it).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(dev.remove(&ctx(), Timeout::NoWait), Ok(()));
+    assert_eq!(reader.join().unwrap(), Err(Error::Gone));
+    assert_eq!(dev.read(&ctx(), &mut [Event::default()]), Err(Error::Gone));
+}

@@ -162,13 +162,37 @@ pub(crate) unsafe fn init(dev: *const raw::device, state: *mut c_void, size: usi
 pub(crate) unsafe fn on_event(state: *mut c_void, cycles: u32) {
     // SAFETY: static storage; `ready` is valid when zeroed.
     let slot = unsafe { &*(state as *const Slot) };
-    // Ordering: Acquire, as in `device`.
-    if slot.ready.load(Ordering::Acquire) {
+    if ready_in_isr(&slot.ready) {
         // SAFETY: as in `device`. `init` stores `ready` (Release) only after
-        // `Device::init` returned, and this Acquire load saw it, so the
-        // device's own readiness check would pass: skip it (one check per
-        // interrupt, not two).
+        // `Device::init` returned, and this acquiring load (`ready_in_isr`)
+        // saw it, so the device's own readiness check would pass: skip it
+        // (one check per interrupt, not two).
         unsafe { slot.device.assume_init_ref().on_event_ready(cycles) };
+    }
+}
+
+/// `flag.load(Acquire)` for interrupt context, as Linux's
+/// `smp_load_acquire()`: with `CONFIG_SMP` a real Acquire (a `dmb` on Arm).
+/// On a uniprocessor the interrupt runs on the one CPU, which executed the
+/// `init` that stored the flag (or a thread that synchronised with it) and
+/// observes its own stores in program order; only the compiler must be kept
+/// from moving the device's accesses above the check, which a compiler fence
+/// does. This is what Linux's `smp_*` barriers are on `!CONFIG_SMP`
+/// (`barrier()`), and the same reasoning as the inlined uniprocessor
+/// `k_spinlock` in backend.rs.
+#[inline(always)]
+fn ready_in_isr(flag: &AtomicBool) -> bool {
+    #[cfg(not(CONFIG_SMP))]
+    {
+        // Ordering: Relaxed plus a compiler fence; see above.
+        let ready = flag.load(Ordering::Relaxed);
+        core::sync::atomic::compiler_fence(Ordering::Acquire);
+        ready
+    }
+    #[cfg(CONFIG_SMP)]
+    {
+        // Ordering: Acquire pairs with the Release in `init`.
+        flag.load(Ordering::Acquire)
     }
 }
 

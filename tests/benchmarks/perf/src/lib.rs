@@ -1,14 +1,18 @@
 //! Rust side of the benchmark (figure 2): lock+unlock pairs through
-//! racefree's `Lock` over the Zephyr backends, and through the raw bindings
-//! (`zephyr::raw`) for comparison. Timing is done by the C caller, around one
+//! racefree's `Lock` over the Zephyr backends, and for comparison through
+//! zephyr-lang-rust's own `zephyr::sync::{SpinMutex, Mutex}` and through the
+//! raw bindings (`zephyr::raw`). Timing is done by the C caller, around one
 //! call, exactly as for the C loops it is compared with.
 #![no_std]
 
 extern crate event_counter_zephyr;
 
 use event_counter_zephyr::{thread_context, ZephyrDevice, ZephyrMutex, ZephyrSpin};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
 use racefree::{lock_class, Lock};
-use zephyr::raw;
+use static_cell::StaticCell;
+use zephyr::{kobj_define, raw};
 
 /// Eight copies of a statement: the loops below do eight pairs per turn, so
 /// that the loop itself adds well under one instruction per pair.
@@ -75,6 +79,48 @@ extern "C" fn bench_rs_raw_mutex_pairs(n: u32) {
             raw::k_mutex_lock(m, raw::k_timeout_t { ticks: -1 });
             raw::k_mutex_unlock(m)
         });
+    }
+}
+
+/// `8 * n` lock+unlock pairs of zephyr-lang-rust's `zephyr::sync::SpinMutex`
+/// (`k_spin_lock` through the bindings, with a guard).
+#[no_mangle]
+extern "C" fn bench_rs_sync_spin_pairs(n: u32) {
+    let lock = zephyr::sync::SpinMutex::new(0u32);
+    for _ in 0..n {
+        x8!(drop(lock.lock()));
+    }
+}
+
+kobj_define! {
+    static SYNC_MUTEX_OBJECT: StaticMutex;
+}
+
+/// `8 * n` lock+unlock pairs of zephyr-lang-rust's `zephyr::sync::Mutex`
+/// (`k_mutex` through `sys::Mutex`, with a guard). Its `k_mutex` is a static
+/// kernel object that can be taken only once, so the mutex is made by the
+/// first call (the C side makes it with `n == 0`, outside the timing) and
+/// kept.
+#[no_mangle]
+extern "C" fn bench_rs_sync_mutex_pairs(n: u32) {
+    static MUTEX: AtomicPtr<zephyr::sync::Mutex<u32>> = AtomicPtr::new(core::ptr::null_mut());
+    static STORAGE: StaticCell<zephyr::sync::Mutex<u32>> = StaticCell::new();
+    // Ordering: Acquire pairs with the Release below (one benchmark thread,
+    // but stated anyway).
+    let mut mutex = MUTEX.load(Ordering::Acquire);
+    if mutex.is_null() {
+        let Some(object) = SYNC_MUTEX_OBJECT.init_once(()) else { return };
+        let Some(made) = STORAGE.try_init(zephyr::sync::Mutex::new_from(0, object)) else {
+            return;
+        };
+        mutex = made;
+        MUTEX.store(mutex, Ordering::Release);
+    }
+    // SAFETY: `mutex` points into `STORAGE`, initialised once and never moved
+    // or freed, and is only used through shared references.
+    let mutex = unsafe { &*mutex };
+    for _ in 0..n {
+        x8!(drop(mutex.lock()));
     }
 }
 

@@ -34,6 +34,8 @@ void bench_rs_spin_pairs(uint32_t n);
 void bench_rs_mutex_pairs(uint32_t n);
 void bench_rs_raw_spin_pairs(uint32_t n);
 void bench_rs_raw_mutex_pairs(uint32_t n);
+void bench_rs_sync_spin_pairs(uint32_t n);
+void bench_rs_sync_mutex_pairs(uint32_t n);
 size_t bench_rs_device_size(void);
 bool bench_rs_spin_matches_kernel(void);
 
@@ -203,6 +205,8 @@ static void op_rs_spin(const void *a) { ARG_UNUSED(a); bench_rs_spin_pairs(PAIR_
 static void op_rs_mutex(const void *a) { ARG_UNUSED(a); bench_rs_mutex_pairs(PAIR_TURNS); }
 static void op_rs_raw_spin(const void *a) { ARG_UNUSED(a); bench_rs_raw_spin_pairs(PAIR_TURNS); }
 static void op_rs_raw_mutex(const void *a) { ARG_UNUSED(a); bench_rs_raw_mutex_pairs(PAIR_TURNS); }
+static void op_rs_sync_spin(const void *a) { ARG_UNUSED(a); bench_rs_sync_spin_pairs(PAIR_TURNS); }
+static void op_rs_sync_mutex(const void *a) { ARG_UNUSED(a); bench_rs_sync_mutex_pairs(PAIR_TURNS); }
 
 static void figure_locks(void)
 {
@@ -212,6 +216,7 @@ static void figure_locks(void)
 	report("locks.spin", "c", pairs, time_op(op_c_spin, NULL), cal);
 	report("locks.spin", "rust", pairs, time_op(op_rs_spin, NULL), cal);
 	report("locks.spin", "rust_raw", pairs, time_op(op_rs_raw_spin, NULL), cal);
+	report("locks.spin", "rust_sync", pairs, time_op(op_rs_sync_spin, NULL), cal);
 	/* The driver's inlined k_spinlock must mask exactly as k_spin_lock() does. */
 	if (!bench_rs_spin_matches_kernel()) {
 		printk("BENCH error spin_lock_mismatch driver=rust value=0\n");
@@ -219,6 +224,8 @@ static void figure_locks(void)
 	report("locks.mutex", "c", pairs, time_op(op_c_mutex, NULL), cal);
 	report("locks.mutex", "rust", pairs, time_op(op_rs_mutex, NULL), cal);
 	report("locks.mutex", "rust_raw", pairs, time_op(op_rs_raw_mutex, NULL), cal);
+	bench_rs_sync_mutex_pairs(0); /* makes zephyr::sync::Mutex's k_mutex, untimed */
+	report("locks.mutex", "rust_sync", pairs, time_op(op_rs_sync_mutex, NULL), cal);
 }
 
 /* ---- Helpers on a driver ------------------------------------------------------ */
