@@ -353,8 +353,10 @@ static inline int event_counter_remove(const struct device *dev, k_timeout_t tim
  *
  * @retval 0 the device is back, closed
  * @retval -EALREADY the device is present (not removed); nothing changed
- * @retval -EBUSY the removal is still in progress, or timed out and calls
- *         from before it are still in flight; try again later
+ * @retval -EBUSY the removal is still in progress, or calls from before it
+ *         are still in flight (after a removal that timed out, or a read or
+ *         wait still on its way out); try again later. Once this returns 0,
+ *         event_counter_open() is not refused for them.
  * @retval -ENODEV NULL, not ready, or the hardware is not back (GPIO
  *         controller not ready); the device stays removed
  * @retval -EPERM called from an ISR

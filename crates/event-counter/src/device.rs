@@ -438,7 +438,9 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// * [`Error::Already`] (`-EALREADY`): the device is present (`bind` is
     ///   not called, so no second binding to live hardware ever exists);
     /// * [`Error::Busy`] (`-EBUSY`): a `remove` is still in progress, or
-    ///   timed out and calls from before it are still in flight; try again.
+    ///   calls from before it are still in flight (those that use the
+    ///   hardware binding, after a `remove` that timed out, and those that
+    ///   only use driver memory and have not left yet); try again.
     ///
     /// On error the device stays removed and the new binding is dropped.
     pub fn restore(&self, ctx: &ThreadContext, bind: impl FnOnce() -> Result<H>) -> Result<()> {
@@ -452,11 +454,20 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         if !guard.get().removing {
             return Err(Error::Already);
         }
-        let hardware = bind()?;
         // End the old session before the hardware is back, so that the old
         // client's handle cannot start operations again. Fails harmlessly if
         // the gate is already closed (or a late close is closing it).
         let _ = self.gate.close(Timeout::NoWait, ClosePolicy::Proceed);
+        // Calls of the old session that use only driver memory (`read`,
+        // `wait`, ...) hold no reference to the binding, so
+        // `hardware.restore` below cannot see them; the gate counts them.
+        // Until they have left, a new `open` would be refused (seed 001: a
+        // reopen waits for abandoned operations), so the device is not
+        // handed back yet. The gate is closed now: the count only falls.
+        if self.gate.in_flight() != 0 {
+            return Err(Error::Busy);
+        }
+        let hardware = bind()?;
         // Cleared before the hardware is published: an operation that begins
         // once it is must not see a stale "removed" and leave with `Gone`.
         // Ordering: Release, paired with the Acquire in `wait`.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{ctx, rig_with_mock};
+use event_counter::host::MockSource;
 use event_counter::{ClosePolicy, Error, Event, Timeout};
 
 /// Interrupts raised by the ISR thread in the full run.
@@ -265,4 +266,62 @@ fn open_close_handover_keeps_the_new_client_enabled() {
     let stats = dev.stats().unwrap();
     assert_eq!(stats.ignored, 0);
     assert_eq!(stats.seen, stats.read + stats.dropped + stats.pending);
+}
+
+/// Hot-plug under a busy reader: every time `restore` succeeds, the new
+/// client's `open` succeeds too. The reader's `wait`/`read` hold no reference
+/// to the hardware binding, so only the gate sees a call of the old session
+/// still on its way out; `restore` answers `Busy` until it has left (and the
+/// caller retries), instead of handing back a device whose `open` is refused.
+/// Without that check, this failed with `open` returning `Busy` (found by the
+/// on-target soak first).
+#[test]
+#[cfg_attr(miri, ignore = "thousands of rounds with a spinning reader")]
+fn restore_then_open_never_busy_under_a_reader() {
+    const ROUNDS: u32 = 3_000;
+    let (rig, _mock) = rig_with_mock(CAPACITY);
+    let dev = rig.dev().clone();
+    dev.open(&ctx()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (dev, stop) = (dev.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let c = ctx();
+            let mut buf = [Event::default(); 4];
+            let mut calls = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                match dev.wait(&c, Timeout::NoWait) {
+                    Ok(_) | Err(Error::WouldBlock | Error::TimedOut | Error::Gone | Error::Closed) => {}
+                    other => panic!("wait: {other:?}"),
+                }
+                match dev.read(&c, &mut buf) {
+                    Ok(_) | Err(Error::Gone | Error::Closed) => {}
+                    other => panic!("read: {other:?}"),
+                }
+                calls += 1;
+            }
+            calls
+        })
+    };
+    let c = ctx();
+    let mut restore_busy = 0u32;
+    for round in 0..ROUNDS {
+        dev.on_event(round);
+        assert_eq!(dev.remove(&c, Timeout::Forever), Ok(()), "round {round}");
+        loop {
+            match dev.restore(&c, || Ok(Arc::new(MockSource::default()))) {
+                Ok(()) => break,
+                Err(Error::Busy) => {
+                    restore_busy += 1;
+                    std::thread::yield_now();
+                }
+                other => panic!("round {round}: restore: {other:?}"),
+            }
+        }
+        assert_eq!(dev.open(&c), Ok(()), "round {round}: open right after restore");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let calls = reader.join().unwrap();
+    assert!(calls > u64::from(ROUNDS), "the reader ran alongside ({calls} calls)");
+    eprintln!("{ROUNDS} re-adds, restore busy {restore_busy} times, reader calls {calls}");
 }
