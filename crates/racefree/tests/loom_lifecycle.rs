@@ -137,19 +137,23 @@ fn gate_publishes_open_to_ops_and_ops_to_close() {
         let (g2, c2) = (gate.clone(), cells.clone());
         let op = thread::spawn(move || {
             if let Ok(op) = g2.begin() {
-                // SAFETY (of the test): loom checks these accesses.
+                // SAFETY: a valid `u32`; whether this read is ordered after
+                // the opener's write is what loom checks (it reports a race).
                 let state = c2[0].with(|p| unsafe { *p });
                 assert_eq!(state, 7, "admitted before the device was ready");
+                // SAFETY: as above, against the closer's read.
                 c2[1].with_mut(|p| unsafe { *p = state + 1 });
                 drop(op);
             }
         });
+        // SAFETY: as above, against the operation's read.
         cells[0].with_mut(|p| unsafe { *p = 7 });
         gate.open().unwrap();
         assert_eq!(
             gate.close(Timeout::Forever, ClosePolicy::FailIfBusy),
             Ok(CloseOutcome::Drained)
         );
+        // SAFETY: as above, against the operation's write.
         let result = cells[1].with(|p| unsafe { *p });
         assert!(result == 0 || result == 8);
         op.join().unwrap();
