@@ -519,8 +519,8 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
                 // returns, so a call that starts after `remove` returned
                 // (happens-after it) reads it by coherence. A call racing the
                 // removal may still run: it only touches driver memory, which
-                // outlives the removal, and the old session's in-flight count
-                // (this `op`) keeps a reopen waiting until it has left.
+                // outlives the removal, and while it is in flight (this `op`)
+                // `restore` answers `Busy`, so no new session starts under it.
                 if self.removed.load(Ordering::Relaxed) {
                     return Err(Error::Gone);
                 }
