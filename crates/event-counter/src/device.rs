@@ -513,27 +513,20 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// `Device::new` on) and refuses everything.
     #[inline]
     fn begin_data(&self) -> Result<racefree::Operation<'_, K::Semaphore>> {
-        match self.gate.begin() {
-            Ok(op) => {
-                // Ordering: Relaxed: `remove` stores the flag before it
-                // returns, so a call that starts after `remove` returned
-                // (happens-after it) reads it by coherence. A call racing the
-                // removal may still run: it only touches driver memory, which
-                // outlives the removal, and while it is in flight (this `op`)
-                // `restore` answers `Busy`, so no new session starts under it.
-                if self.removed.load(Ordering::Relaxed) {
-                    return Err(Error::Gone);
-                }
-                Ok(op)
-            }
-            Err(refused) => {
-                self.check_ready()?;
-                if self.removed.load(Ordering::Relaxed) {
-                    return Err(Error::Gone);
-                }
-                Err(refused)
-            }
+        let admitted = self.gate.begin();
+        if admitted.is_err() {
+            self.check_ready()?;
         }
+        // Ordering: Relaxed: `remove` stores the flag before it returns, so a
+        // call that starts after `remove` returned (happens-after it) reads it
+        // by coherence. A call racing the removal may still run: it only
+        // touches driver memory, which outlives the removal, and while it is
+        // in flight `restore` answers `Busy`, so no new session starts under
+        // it. An admitted operation refused here ends as `admitted` drops.
+        if self.removed.load(Ordering::Relaxed) {
+            return Err(Error::Gone);
+        }
+        admitted
     }
 
     /// Pushes the settings to the ISR state and to the hardware. The call

@@ -29,6 +29,15 @@ const fn count(word: u32) -> u32 {
     word / ONE_OP
 }
 
+/// The word with one more operation in flight, if `word` admits one (see [`Gate::begin`]).
+const fn admit(word: u32) -> Result<u32> {
+    match word & STATE_MASK {
+        OPEN if count(word) < MAX_IN_FLIGHT => Ok(word + ONE_OP),
+        OPEN => Err(Error::Busy),
+        _ => Err(Error::Closed),
+    }
+}
+
 /// Lifecycle state of a [`Gate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GateState {
@@ -164,18 +173,15 @@ impl<S: Semaphore> Gate<S> {
     pub fn begin(&self) -> Result<Operation<'_, S>> {
         // Ordering: Relaxed first read; the compare-exchange decides.
         let cur = self.word.load(Ordering::Relaxed);
-        if cur & STATE_MASK == OPEN
-            && count(cur) < MAX_IN_FLIGHT
+        if let Ok(next) = admit(cur) {
             // Ordering: as in `begin_contended`.
-            && self
+            if self
                 .word
-                .compare_exchange_weak(cur, cur + ONE_OP, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
-        {
-            return Ok(Operation {
-                gate: self,
-                _not_send: PhantomData,
-            });
+            {
+                return Ok(self.operation());
+            }
         }
         self.begin_contended()
     }
@@ -187,27 +193,24 @@ impl<S: Semaphore> Gate<S> {
         // Ordering: Relaxed first read; the compare-exchange below decides.
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
-            match cur & STATE_MASK {
-                OPEN if count(cur) < MAX_IN_FLIGHT => {}
-                OPEN => return Err(Error::Busy),
-                _ => return Err(Error::Closed),
-            }
+            let next = admit(cur)?;
             // Ordering: Acquire on success pairs with the Release of `open`'s transition: the
             // device state it published is visible to the operation.
-            match self.word.compare_exchange_weak(
-                cur,
-                cur + ONE_OP,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    return Ok(Operation {
-                        gate: self,
-                        _not_send: PhantomData,
-                    })
-                }
+            match self
+                .word
+                .compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(self.operation()),
                 Err(actual) => cur = actual,
             }
+        }
+    }
+
+    /// The guard of an operation just counted in.
+    fn operation(&self) -> Operation<'_, S> {
+        Operation {
+            gate: self,
+            _not_send: PhantomData,
         }
     }
 

@@ -32,6 +32,15 @@ const fn users(word: u32) -> u32 {
     word / ONE_USER
 }
 
+/// The word with one more user, if `word` admits one (not revoked, count not full).
+const fn admit_user(word: u32) -> Option<u32> {
+    if word & REVOKED == 0 && users(word) < MAX_USERS {
+        Some(word + ONE_USER)
+    } else {
+        None
+    }
+}
+
 /// A value that can be revoked (hot-unplugged) while users may hold temporary access.
 ///
 /// # Invariants
@@ -98,18 +107,15 @@ impl<T, S: Semaphore> Revocable<T, S> {
     pub fn try_access(&self) -> Option<RevocableGuard<'_, T, S>> {
         // Ordering: Relaxed first read; the compare-exchange decides.
         let cur = self.word.load(Ordering::Relaxed);
-        if cur & REVOKED == 0
-            && users(cur) < MAX_USERS
+        if let Some(next) = admit_user(cur) {
             // Ordering: as in `try_access_contended`.
-            && self
+            if self
                 .word
-                .compare_exchange_weak(cur, cur + ONE_USER, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
-        {
-            return Some(RevocableGuard {
-                owner: self,
-                _not_send: PhantomData,
-            });
+            {
+                return Some(self.guard());
+            }
         }
         self.try_access_contended()
     }
@@ -121,25 +127,24 @@ impl<T, S: Semaphore> Revocable<T, S> {
         // Ordering: Relaxed first read; the compare-exchange below decides.
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
-            if cur & REVOKED != 0 || users(cur) >= MAX_USERS {
-                return None;
-            }
+            let next = admit_user(cur)?;
             // Ordering: Acquire on success: the value is read after being counted, and the
             // count is what the dropper's Acquire load synchronises with.
-            match self.word.compare_exchange_weak(
-                cur,
-                cur + ONE_USER,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    return Some(RevocableGuard {
-                        owner: self,
-                        _not_send: PhantomData,
-                    })
-                }
+            match self
+                .word
+                .compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(self.guard()),
                 Err(actual) => cur = actual,
             }
+        }
+    }
+
+    /// The guard of a user just counted in.
+    fn guard(&self) -> RevocableGuard<'_, T, S> {
+        RevocableGuard {
+            owner: self,
+            _not_send: PhantomData,
         }
     }
 
@@ -282,14 +287,12 @@ impl<T, S: Semaphore> Revocable<T, S> {
     #[cold]
     #[inline(never)]
     fn last_user_after_revoke(&self, prev: u32) {
-        {
-            if prev & ABANDONED != 0 {
-                // SAFETY: the revoker gave up with users in flight and we were the last one:
-                // by the type invariant we are the unique dropper.
-                unsafe { self.drop_value() };
-            } else if prev & WAITING != 0 {
-                self.wake.give();
-            }
+        if prev & ABANDONED != 0 {
+            // SAFETY: the revoker gave up with users in flight and we were the last one: by
+            // the type invariant we are the unique dropper.
+            unsafe { self.drop_value() };
+        } else if prev & WAITING != 0 {
+            self.wake.give();
         }
     }
 }
