@@ -178,8 +178,10 @@ static const struct event_counter_driver_api event_counter_api = {
  * of calling bindgen's out-of-line k_spin_lock__extern(). The mask level is
  * not recomputed in Rust: it is _EXC_IRQ_DEFAULT_PRIO itself, published here
  * as the absolute symbol z_event_counter_irq_lock_basepri, so the two sides
- * cannot disagree on it. These conditions mirror the Rust `cfg`; if Rust ever
- * inlined where C does not agree, the symbol is missing and the link fails.
+ * cannot disagree on it. These conditions mirror the test in
+ * drivers/event_counter/build.rs (the Rust cfg event_counter_inline_spin); if
+ * Rust ever inlined where C does not agree, the symbol is missing and the link
+ * fails.
  */
 #if defined(CONFIG_ARMV7_M_ARMV8_M_MAINLINE) && !defined(CONFIG_ARMV6_M_ARMV8_M_BASELINE) &&     \
 	!defined(CONFIG_SMP) && !defined(CONFIG_SPIN_VALIDATE)

@@ -67,7 +67,8 @@ unsafe impl Backend for ZephyrSpin {
 /// `k_spin_lock()`, `k_spin_trylock()`, `k_spin_unlock()`: inlined where
 /// they are only `arch_irq_lock()`/`arch_irq_unlock()` on ARMv7-M/ARMv8-M
 /// Mainline, the kernel's functions everywhere else. Decided at build time
-/// from the application's Kconfig (`cfg`s exported by build.rs).
+/// from the application's Kconfig by build.rs, which sets the `cfg`
+/// `event_counter_inline_spin`.
 ///
 /// With `CONFIG_SMP` and `CONFIG_SPIN_VALIDATE` off, Zephyr v4.0's
 /// `k_spin_lock()` (include/zephyr/spinlock.h) is `arch_irq_lock()` and
@@ -100,19 +101,13 @@ unsafe impl Backend for ZephyrSpin {
 /// the device.
 ///
 /// **Where the gating is checked.** The C block that defines the symbol
-/// exists only under the preprocessor conditions that mirror the `cfg` below
+/// exists only under the preprocessor conditions that mirror build.rs's test
 /// and asserts `sizeof(struct k_spinlock) == 0`; this side asserts the same
 /// of bindgen's `k_spinlock`. If this crate's view of the configuration ever
 /// disagreed with the C compiler's, the link fails with
 /// `z_event_counter_irq_lock_basepri` undefined, instead of building a lock
 /// that does not exclude.
-#[cfg(all(
-    target_arch = "arm",
-    CONFIG_ARMV7_M_ARMV8_M_MAINLINE,
-    not(CONFIG_ARMV6_M_ARMV8_M_BASELINE),
-    not(CONFIG_SMP),
-    not(CONFIG_SPIN_VALIDATE)
-))]
+#[cfg(event_counter_inline_spin)]
 mod spin {
     use core::arch::asm;
 
@@ -205,13 +200,7 @@ mod spin {
 
 /// The kernel's `k_spin_lock()`, `k_spin_trylock()`, `k_spin_unlock()` (see
 /// the inlined `spin` above for when that is not used).
-#[cfg(not(all(
-    target_arch = "arm",
-    CONFIG_ARMV7_M_ARMV8_M_MAINLINE,
-    not(CONFIG_ARMV6_M_ARMV8_M_BASELINE),
-    not(CONFIG_SMP),
-    not(CONFIG_SPIN_VALIDATE)
-)))]
+#[cfg(not(event_counter_inline_spin))]
 mod spin {
     use zephyr::raw;
 
