@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -283,12 +283,12 @@ fn restore_then_open_never_busy_under_a_reader() {
     let dev = rig.dev().clone();
     dev.open(&ctx()).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicU64::new(0));
     let reader = {
-        let (dev, stop) = (dev.clone(), stop.clone());
+        let (dev, stop, calls) = (dev.clone(), stop.clone(), calls.clone());
         std::thread::spawn(move || {
             let c = ctx();
             let mut buf = [Event::default(); 4];
-            let mut calls = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 match dev.wait(&c, Timeout::NoWait) {
                     Ok(_) | Err(Error::WouldBlock | Error::TimedOut | Error::Gone | Error::Closed) => {}
@@ -298,14 +298,24 @@ fn restore_then_open_never_busy_under_a_reader() {
                     Ok(_) | Err(Error::Gone | Error::Closed) => {}
                     other => panic!("read: {other:?}"),
                 }
-                calls += 1;
+                calls.fetch_add(1, Ordering::Relaxed);
             }
-            calls
         })
     };
     let c = ctx();
     let mut restore_busy = 0u32;
     for round in 0..ROUNDS {
+        // Every round overlaps the reader: wait (bounded by time, not by the scheduler's
+        // luck) until it has made a call since the last round.
+        let seen = calls.load(Ordering::Relaxed);
+        let since = std::time::Instant::now();
+        while calls.load(Ordering::Relaxed) == seen {
+            assert!(
+                since.elapsed() < std::time::Duration::from_secs(60),
+                "round {round}: the reader made no call in 60 s"
+            );
+            std::thread::yield_now();
+        }
         dev.on_event(round);
         assert_eq!(dev.remove(&c, Timeout::Forever), Ok(()), "round {round}");
         loop {
@@ -321,7 +331,7 @@ fn restore_then_open_never_busy_under_a_reader() {
         assert_eq!(dev.open(&c), Ok(()), "round {round}: open right after restore");
     }
     stop.store(true, Ordering::Relaxed);
-    let calls = reader.join().unwrap();
-    assert!(calls > u64::from(ROUNDS), "the reader ran alongside ({calls} calls)");
+    reader.join().unwrap();
+    let calls = calls.load(Ordering::Relaxed);
     eprintln!("{ROUNDS} re-adds, restore busy {restore_busy} times, reader calls {calls}");
 }
