@@ -30,10 +30,10 @@ void z_event_counter_rs_driver_init(void);
 int z_event_counter_rs_init(const struct device *dev, void *state, size_t state_size);
 void z_event_counter_rs_on_event(void *state, uint32_t cycles);
 int z_event_counter_rs_open(const struct device *dev);
-int z_event_counter_rs_close(const struct device *dev, int64_t timeout_ms, uint32_t policy);
+int z_event_counter_rs_close(const struct device *dev, int64_t timeout_ticks, uint32_t policy);
 int z_event_counter_rs_read(const struct device *dev, struct event_counter_event *events,
 			    size_t max_events);
-int z_event_counter_rs_wait(const struct device *dev, int64_t timeout_ms);
+int z_event_counter_rs_wait(const struct device *dev, int64_t timeout_ticks);
 int z_event_counter_rs_configure(const struct device *dev,
 				 const struct event_counter_settings *settings);
 int z_event_counter_rs_get_settings(const struct device *dev,
@@ -42,7 +42,7 @@ int z_event_counter_rs_get_stats(const struct device *dev, struct event_counter_
 int z_event_counter_rs_set_sink(const struct device *dev, event_counter_sink_t sink,
 				void *user_data);
 int z_event_counter_rs_notify(const struct device *dev);
-int z_event_counter_rs_remove(const struct device *dev, int64_t timeout_ms);
+int z_event_counter_rs_remove(const struct device *dev, int64_t timeout_ticks);
 int z_event_counter_rs_restore(const struct device *dev);
 
 /* ---- Interrupt trampolines: ISR context, no locks, no logging ------------ */

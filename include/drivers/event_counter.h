@@ -109,33 +109,26 @@ typedef int (*event_counter_sink_t)(const struct device *dev, uint32_t pending, 
 
 /** @cond INTERNAL_HIDDEN */
 
-/* Timeouts cross into Rust as milliseconds: -1 forever, 0 no wait. */
-static inline int64_t z_event_counter_timeout_ms(k_timeout_t timeout)
+/* Timeouts cross into Rust as they are, in ticks: -1 K_FOREVER, 0 K_NO_WAIT,
+ * a positive relative tick count; below -1, an absolute timeout (refused with
+ * -EINVAL). No rounding: a call waits to the tick, as the kernel does.
+ */
+static inline int64_t z_event_counter_timeout_ticks(k_timeout_t timeout)
 {
-	if (K_TIMEOUT_EQ(timeout, K_FOREVER)) {
-		return -1;
-	}
-	if (K_TIMEOUT_EQ(timeout, K_NO_WAIT)) {
-		return 0;
-	}
-	if (timeout.ticks < 0) {
-		/* Absolute timeouts are not supported. */
-		return INT64_MIN;
-	}
-	return (int64_t)k_ticks_to_ms_ceil64((uint64_t)timeout.ticks);
+	return (int64_t)timeout.ticks;
 }
 
 __subsystem struct event_counter_driver_api {
 	int (*open)(const struct device *dev);
-	int (*close)(const struct device *dev, int64_t timeout_ms, uint32_t policy);
+	int (*close)(const struct device *dev, int64_t timeout_ticks, uint32_t policy);
 	int (*read)(const struct device *dev, struct event_counter_event *events, size_t max_events);
-	int (*wait)(const struct device *dev, int64_t timeout_ms);
+	int (*wait)(const struct device *dev, int64_t timeout_ticks);
 	int (*configure)(const struct device *dev, const struct event_counter_settings *settings);
 	int (*get_settings)(const struct device *dev, struct event_counter_settings *settings);
 	int (*get_stats)(const struct device *dev, struct event_counter_stats *stats);
 	int (*set_sink)(const struct device *dev, event_counter_sink_t sink, void *user_data);
 	int (*notify)(const struct device *dev);
-	int (*remove)(const struct device *dev, int64_t timeout_ms);
+	int (*remove)(const struct device *dev, int64_t timeout_ticks);
 	int (*restore)(const struct device *dev);
 };
 
@@ -186,7 +179,7 @@ static inline int event_counter_close(const struct device *dev, k_timeout_t time
 	if (dev == NULL) {
 		return -ENODEV;
 	}
-	return Z_EVENT_COUNTER_API(dev)->close(dev, z_event_counter_timeout_ms(timeout),
+	return Z_EVENT_COUNTER_API(dev)->close(dev, z_event_counter_timeout_ticks(timeout),
 					       (uint32_t)policy);
 }
 
@@ -224,7 +217,7 @@ static inline int event_counter_wait(const struct device *dev, k_timeout_t timeo
 	if (dev == NULL) {
 		return -ENODEV;
 	}
-	return Z_EVENT_COUNTER_API(dev)->wait(dev, z_event_counter_timeout_ms(timeout));
+	return Z_EVENT_COUNTER_API(dev)->wait(dev, z_event_counter_timeout_ticks(timeout));
 }
 
 /**
@@ -338,7 +331,7 @@ static inline int event_counter_remove(const struct device *dev, k_timeout_t tim
 	if (dev == NULL) {
 		return -ENODEV;
 	}
-	return Z_EVENT_COUNTER_API(dev)->remove(dev, z_event_counter_timeout_ms(timeout));
+	return Z_EVENT_COUNTER_API(dev)->remove(dev, z_event_counter_timeout_ticks(timeout));
 }
 
 /**

@@ -301,9 +301,13 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     pub fn wait(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<u32> {
         let _ = ctx;
         let _op = self.begin_data()?;
+        // A finite wait keeps its deadline in ticks across wake-ups: the
+        // kernel's resolution, so K_TICKS(1) waits one tick, not a millisecond.
         let deadline = match timeout {
-            Timeout::Millis(ms) => Some(K::uptime_ms() + u64::from(ms)),
-            _ => None,
+            Timeout::Millis(_) | Timeout::Ticks(_) => timeout
+                .to_ticks(K::TICKS_PER_SEC)
+                .map(|ticks| K::uptime_ticks().saturating_add(ticks)),
+            Timeout::NoWait | Timeout::Forever => None,
         };
         loop {
             // Leaving is checked before the ring: a waiter that took the
@@ -323,15 +327,15 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             if pending > 0 {
                 return Ok(pending);
             }
-            let remaining = match (timeout, deadline) {
-                (Timeout::Millis(_), Some(deadline)) => {
-                    let now = K::uptime_ms();
+            let remaining = match deadline {
+                Some(deadline) => {
+                    let now = K::uptime_ticks();
                     if now >= deadline {
                         return Err(Error::TimedOut);
                     }
-                    Timeout::Millis((deadline - now).min(u64::from(u32::MAX)) as u32)
+                    Timeout::Ticks(deadline - now)
                 }
-                (other, _) => other,
+                None => timeout,
             };
             // A give that raced the check above is still counted by the
             // semaphore, so this returns at once; a stale token only costs

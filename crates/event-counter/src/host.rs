@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use racefree::backend::std::{StdMutex, StdSemaphore, StdSpin};
+use racefree::backend::std::{
+    StdMutex, StdSemaphore, StdSpin, HOST_TICKS_PER_SEC, NANOS_PER_HOST_TICK,
+};
 
 use crate::kernel::{EventSource, Kernel, NotificationSink};
 use crate::settings::Edge;
@@ -19,9 +21,11 @@ impl Kernel for HostKernel {
     type Mutex = StdMutex;
     type Semaphore = StdSemaphore;
 
-    fn uptime_ms() -> u64 {
+    const TICKS_PER_SEC: u32 = HOST_TICKS_PER_SEC;
+
+    fn uptime_ticks() -> u64 {
         static START: OnceLock<Instant> = OnceLock::new();
-        START.get_or_init(Instant::now).elapsed().as_millis() as u64
+        (START.get_or_init(Instant::now).elapsed().as_nanos() / u128::from(NANOS_PER_HOST_TICK)) as u64
     }
 }
 

@@ -7,7 +7,7 @@ use crate::settings::Edge;
 
 /// The kernel primitives a [`crate::Device`] is built from.
 ///
-/// On Zephyr: k_spinlock, k_mutex, k_sem and k_uptime_get. On the host:
+/// On Zephyr: k_spinlock, k_mutex, k_sem and k_uptime_ticks. On the host:
 /// racefree's std backends.
 pub trait Kernel: 'static {
     /// ISR-safe lock (spinlock semantics) for the state the ISR touches.
@@ -16,8 +16,11 @@ pub trait Kernel: 'static {
     type Mutex: TimedBackend;
     /// Counting semaphore: the ISR wakes waiters, close and remove wake them too.
     type Semaphore: Semaphore;
-    /// Milliseconds since boot, for waits that span several wake-ups.
-    fn uptime_ms() -> u64;
+    /// The kernel clock's ticks per second (`CONFIG_SYS_CLOCK_TICKS_PER_SEC`).
+    const TICKS_PER_SEC: u32;
+    /// Ticks since boot, for waits that span several wake-ups: deadlines are
+    /// kept in the kernel's own resolution, never rounded to milliseconds.
+    fn uptime_ticks() -> u64;
 }
 
 /// The hardware that raises the events (a GPIO pin interrupt, a kernel timer).

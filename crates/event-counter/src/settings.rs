@@ -109,13 +109,15 @@ impl CloseRequest {
         }
     }
 
-    /// A timeout as C passes it (milliseconds; -1 forever, 0 no wait).
-    /// Anything below -1 (absolute timeouts, overflow) is [`Error::Invalid`].
-    pub const fn timeout_from_ms(ms: i64) -> Result<racefree::Timeout> {
-        match ms {
+    /// A timeout as C passes it: `k_timeout_t.ticks` (-1 `K_FOREVER`, 0
+    /// `K_NO_WAIT`, a positive relative tick count). Anything below -1 is an
+    /// absolute timeout (`K_TIMEOUT_ABS_*`), which no call accepts:
+    /// [`Error::Invalid`].
+    pub const fn timeout_from_ticks(ticks: i64) -> Result<racefree::Timeout> {
+        match ticks {
             -1 => Ok(racefree::Timeout::Forever),
             0 => Ok(racefree::Timeout::NoWait),
-            1..=0xFFFF_FFFF => Ok(racefree::Timeout::Millis(ms as u32)),
+            1.. => Ok(racefree::Timeout::Ticks(ticks as u64)),
             _ => Err(Error::Invalid),
         }
     }
@@ -130,9 +132,17 @@ mod tests {
         assert_eq!(Edge::from_raw(3), Err(Error::Invalid));
         assert_eq!(Overflow::from_raw(2), Err(Error::Invalid));
         assert_eq!(CloseRequest::policy_from_raw(2), Err(Error::Invalid));
-        assert_eq!(CloseRequest::timeout_from_ms(-2), Err(Error::Invalid));
-        assert_eq!(CloseRequest::timeout_from_ms(i64::MIN), Err(Error::Invalid));
-        assert_eq!(CloseRequest::timeout_from_ms(1 << 40), Err(Error::Invalid));
+        assert_eq!(CloseRequest::timeout_from_ticks(-2), Err(Error::Invalid));
+        assert_eq!(CloseRequest::timeout_from_ticks(i64::MIN), Err(Error::Invalid));
+    }
+
+    #[test]
+    fn c_timeouts_keep_their_ticks() {
+        use racefree::Timeout;
+        assert_eq!(CloseRequest::timeout_from_ticks(-1), Ok(Timeout::Forever));
+        assert_eq!(CloseRequest::timeout_from_ticks(0), Ok(Timeout::NoWait));
+        assert_eq!(CloseRequest::timeout_from_ticks(1), Ok(Timeout::Ticks(1)));
+        assert_eq!(CloseRequest::timeout_from_ticks(1 << 40), Ok(Timeout::Ticks(1 << 40)));
     }
 
     #[test]

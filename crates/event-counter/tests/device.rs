@@ -345,6 +345,30 @@ fn wait_without_events_would_block_or_times_out() {
     assert_eq!(stats(dev).pending, 2, "wait consumes nothing");
 }
 
+/// A tick timeout waits at least its ticks (the host clock runs at
+/// HOST_TICKS_PER_SEC) and is not stretched to a millisecond multiple first:
+/// the deadline is kept in ticks. The upper bound is asserted on target
+/// (tests/drivers/event_counter/timeouts), where time is deterministic.
+#[test]
+fn wait_with_a_tick_timeout_waits_those_ticks() {
+    use racefree::backend::std::NANOS_PER_HOST_TICK;
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    for ticks in [1u64, 3, 25] {
+        let start = std::time::Instant::now();
+        assert_eq!(dev.wait(&c, Timeout::Ticks(ticks)), Err(Error::TimedOut));
+        let waited = start.elapsed();
+        assert!(
+            waited.as_nanos() >= u128::from(ticks * NANOS_PER_HOST_TICK),
+            "Ticks({ticks}) returned after {waited:?}"
+        );
+    }
+    assert_eq!(dev.wait(&c, Timeout::Ticks(0)), Err(Error::TimedOut));
+    dev.on_event(1);
+    assert_eq!(dev.wait(&c, Timeout::Ticks(1)), Ok(1));
+}
+
 #[test]
 fn wait_returns_when_an_event_arrives() {
     let (rig, _mock) = rig_with_mock(4);

@@ -340,21 +340,22 @@ impl event_counter::Kernel for ZephyrKernel {
     type Mutex = ZephyrMutex;
     type Semaphore = ZephyrSemaphore;
 
-    fn uptime_ms() -> u64 {
+    const TICKS_PER_SEC: u32 = zephyr::time::SYS_FREQUENCY;
+
+    fn uptime_ticks() -> u64 {
         // SAFETY: reads the system clock; callable from any context.
-        unsafe { raw::k_uptime_get() as u64 }
+        unsafe { raw::k_uptime_ticks() as u64 }
     }
 }
 
-/// Milliseconds to ticks, rounding up as K_MSEC() does.
+/// A kernel timeout: ticks as they are, milliseconds rounded up as K_MSEC()
+/// does. A finite wait is at least one tick and stays relative (positive,
+/// below the absolute range).
 fn to_k_timeout(timeout: Timeout) -> raw::k_timeout_t {
-    let ticks = match timeout {
-        Timeout::NoWait => 0,
-        Timeout::Forever => -1,
-        Timeout::Millis(ms) => {
-            let hz = u64::from(zephyr::time::SYS_FREQUENCY);
-            ((u64::from(ms) * hz).div_ceil(1000)).max(1) as i64
-        }
+    let ticks = match timeout.to_ticks(zephyr::time::SYS_FREQUENCY) {
+        None => -1,
+        Some(0) => 0,
+        Some(ticks) => ticks.min(i64::MAX as u64) as i64,
     };
     raw::k_timeout_t { ticks }
 }

@@ -94,11 +94,11 @@ extern "C" fn z_event_counter_rs_open(dev: *const raw::device) -> c_int {
 }
 
 #[no_mangle]
-extern "C" fn z_event_counter_rs_close(dev: *const raw::device, timeout_ms: i64, policy: u32) -> c_int {
+extern "C" fn z_event_counter_rs_close(dev: *const raw::device, timeout_ticks: i64, policy: u32) -> c_int {
     thread_entry!(dev, |_device, ctx| {
         errno((|| {
             let policy = CloseRequest::policy_from_raw(policy)?;
-            let timeout = CloseRequest::timeout_from_ms(timeout_ms)?;
+            let timeout = CloseRequest::timeout_from_ticks(timeout_ticks)?;
             close(dev, &ctx, timeout, policy)
         })())
     })
@@ -126,9 +126,9 @@ unsafe extern "C" fn z_event_counter_rs_read(
 }
 
 #[no_mangle]
-extern "C" fn z_event_counter_rs_wait(dev: *const raw::device, timeout_ms: i64) -> c_int {
+extern "C" fn z_event_counter_rs_wait(dev: *const raw::device, timeout_ticks: i64) -> c_int {
     thread_entry!(dev, |device, ctx| {
-        let result = CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| device.wait(&ctx, t));
+        let result = CloseRequest::timeout_from_ticks(timeout_ticks).and_then(|t| device.wait(&ctx, t));
         match result {
             Ok(pending) => pending.min(c_int::MAX as u32) as c_int,
             Err(e) => e.to_errno(),
@@ -231,9 +231,9 @@ pub(crate) fn restore(dev: *const raw::device, ctx: &ThreadContext) -> Result<()
 }
 
 #[no_mangle]
-extern "C" fn z_event_counter_rs_remove(dev: *const raw::device, timeout_ms: i64) -> c_int {
+extern "C" fn z_event_counter_rs_remove(dev: *const raw::device, timeout_ticks: i64) -> c_int {
     thread_entry!(dev, |_device, ctx| {
-        errno(CloseRequest::timeout_from_ms(timeout_ms).and_then(|t| remove(dev, &ctx, t)))
+        errno(CloseRequest::timeout_from_ticks(timeout_ticks).and_then(|t| remove(dev, &ctx, t)))
     })
 }
 

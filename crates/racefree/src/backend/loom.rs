@@ -51,7 +51,7 @@ impl<T> LoomWaitState<T> {
         }
         match timeout {
             _ if timeout.is_no_wait() => Err(Error::WouldBlock),
-            Timeout::Millis(_) => {
+            Timeout::Millis(_) | Timeout::Ticks(_) => {
                 // Release and retake the mutex: a scheduling point where loom may run other
                 // threads (within the preemption bound) or let the timeout expire.
                 drop(g);

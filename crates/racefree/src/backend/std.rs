@@ -39,6 +39,12 @@ fn relock<G>(r: ::std::sync::LockResult<G>) -> G {
     r.unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The host backends' tick rate for [`Timeout::Ticks`]: 10 kHz, a common fine Zephyr setting,
+/// so that tick-resolution behaviour is exercised on the host too.
+pub const HOST_TICKS_PER_SEC: u32 = 10_000;
+/// One host tick in nanoseconds.
+pub const NANOS_PER_HOST_TICK: u64 = 1_000_000_000 / HOST_TICKS_PER_SEC as u64;
+
 /// Waits on `cv` until `ready(&mut value)` returns true or `timeout` expires.
 ///
 /// Returns `Err(WouldBlock)` for `NoWait`, `Err(TimedOut)` on expiry.
@@ -56,8 +62,9 @@ fn wait_until<'a, T>(
                 Err(Error::WouldBlock)
             };
         }
-        Timeout::Millis(ms) => Some(Instant::now() + Duration::from_millis(u64::from(ms))),
-        _ => None,
+        _ => timeout.to_ticks(HOST_TICKS_PER_SEC).map(|ticks| {
+            Instant::now() + Duration::from_nanos(ticks.saturating_mul(NANOS_PER_HOST_TICK))
+        }),
     };
     loop {
         if ready(&mut guard) {

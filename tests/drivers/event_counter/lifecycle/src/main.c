@@ -9,64 +9,16 @@
 
 #include <zephyr/ztest.h>
 
+#include "in_flight.h"
 #include "test_common.h"
 
 static const struct device *const broken_dev = DEVICE_DT_GET(DT_NODELABEL(evc_broken));
 static const struct device *const unplug_a = DEVICE_DT_GET(DT_NODELABEL(evc_unplug_a));
 static const struct device *const unplug_b = DEVICE_DT_GET(DT_NODELABEL(evc_unplug_b));
 
-#define STACK_SIZE 2048
-#define HELPERS    2
-K_THREAD_STACK_ARRAY_DEFINE(helper_stacks, HELPERS, STACK_SIZE);
-static struct k_thread helper_threads[HELPERS];
-
-/* A helper thread runs `fn(dev)` and records its result. */
-struct helper {
-	const struct device *dev;
-	int (*fn)(const struct device *dev);
-	volatile int result;
-	volatile bool done;
-};
-
-static void helper_entry(void *p1, void *p2, void *p3)
-{
-	struct helper *h = p1;
-
-	h->result = h->fn(h->dev);
-	h->done = true;
-}
-
-static k_tid_t start_helper(int slot, struct helper *h, int prio)
-{
-	h->done = false;
-	return k_thread_create(&helper_threads[slot], helper_stacks[slot], STACK_SIZE, helper_entry,
-			       h, NULL, NULL, prio, 0, K_NO_WAIT);
-}
-
-static void join_helper(int slot)
-{
-	zassert_ok(k_thread_join(&helper_threads[slot], K_SECONDS(5)), "helper hung");
-}
-
-/* A sink that blocks until released: an operation kept in flight on demand. */
-static K_SEM_DEFINE(sink_entered, 0, 1);
-static K_SEM_DEFINE(sink_release, 0, 1);
-
-static int blocking_sink(const struct device *dev, uint32_t pending, void *user_data)
-{
-	k_sem_give(&sink_entered);
-	k_sem_take(&sink_release, K_FOREVER);
-	return 42;
-}
-
 static int wait_forever(const struct device *dev)
 {
 	return event_counter_wait(dev, K_FOREVER);
-}
-
-static int notify(const struct device *dev)
-{
-	return event_counter_notify(dev);
 }
 
 static int read_one(const struct device *dev)
@@ -79,17 +31,6 @@ static int read_one(const struct device *dev)
 static int close_fail_if_busy_1s(const struct device *dev)
 {
 	return event_counter_close(dev, K_SECONDS(1), EVENT_COUNTER_CLOSE_FAIL_IF_BUSY);
-}
-
-/* Starts a notify whose sink blocks; returns once the sink runs. */
-static void hold_operation_in_flight(const struct device *dev, struct helper *h)
-{
-	zassert_ok(event_counter_set_sink(dev, blocking_sink, NULL));
-	k_sem_reset(&sink_entered);
-	k_sem_reset(&sink_release);
-	*h = (struct helper){.dev = dev, .fn = notify};
-	start_helper(0, h, K_PRIO_PREEMPT(5));
-	zassert_ok(k_sem_take(&sink_entered, K_SECONDS(1)), "sink never ran");
 }
 
 static void before_each(void *fixture)
@@ -142,7 +83,7 @@ ZTEST(event_counter_lifecycle, test_close_fail_if_busy_keeps_device_usable)
 		      -EBUSY, "operation in flight past the timeout");
 	zassert_equal(event_counter_open(edges_dev), -EBUSY, "still open");
 	zassert_equal(event_counter_read(edges_dev, &ev, 1), 0, "still usable");
-	k_sem_give(&sink_release);
+	release_operation_in_flight();
 	join_helper(0);
 	zassert_equal(op.result, 42, "in-flight operation finished normally");
 	zassert_ok(event_counter_close(edges_dev, K_MSEC(100), EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
@@ -160,7 +101,7 @@ ZTEST(event_counter_lifecycle, test_close_proceed_refuses_new_operations)
 	zassert_equal(event_counter_read(edges_dev, &ev, 1), -EBADF, "new operations refused");
 	zassert_equal(event_counter_open(edges_dev), -EBUSY,
 		      "reopen waits until the abandoned operation ends");
-	k_sem_give(&sink_release);
+	release_operation_in_flight();
 	join_helper(0);
 	zassert_equal(op.result, -EAGAIN,
 		      "the abandoned notify completed and reported the close under it (%d)",
@@ -179,7 +120,7 @@ ZTEST(event_counter_lifecycle, test_second_close_while_closing_is_ealready)
 	k_sleep(K_MSEC(10));
 	zassert_equal(event_counter_close(edges_dev, K_NO_WAIT, EVENT_COUNTER_CLOSE_PROCEED),
 		      -EALREADY, "a close is already in progress");
-	k_sem_give(&sink_release);
+	release_operation_in_flight();
 	join_helper(0);
 	zassert_ok(k_thread_join(&helper_threads[1], K_SECONDS(5)));
 	zassert_ok(closer.result, "the first close drained and completed");
@@ -299,7 +240,7 @@ ZTEST(event_counter_lifecycle, test_remove_with_operation_in_flight_times_out_sa
 	k_sleep(K_MSEC(10));
 	zassert_equal(z_event_counter_source_generated(unplug_b), generated,
 		      "source disabled before waiting");
-	k_sem_give(&sink_release);
+	release_operation_in_flight();
 	join_helper(0);
 	zassert_equal(op.result, -EAGAIN,
 		      "the in-flight notify finished and saw that the device changed under it");
@@ -354,7 +295,7 @@ ZTEST(event_counter_lifecycle, test_restore_refused_while_a_call_from_before_is_
 	zassert_equal(event_counter_restore(edges_dev), -EBUSY,
 		      "the notify in flight still uses the old binding");
 	zassert_equal(event_counter_open(edges_dev), -ENODEV, "still removed");
-	k_sem_give(&sink_release);
+	release_operation_in_flight();
 	join_helper(0);
 	zassert_equal(op.result, -EAGAIN);
 	zassert_ok(event_counter_restore(edges_dev), "the last user has left");
