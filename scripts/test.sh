@@ -2,7 +2,7 @@
 # Runs every test of the project.
 #
 #   scripts/test.sh            # all stages
-#   scripts/test.sh host loom  # some of: host target loom miri zephyr
+#   scripts/test.sh host loom  # some of: host target loom miri zephyr checkout
 #
 # host:   cargo test of the host workspace (crates/): unit, doc, stress,
 #         trybuild UI, driver-logic tests, short model-based fuzz run.
@@ -10,14 +10,16 @@
 #         and clippy is clean.
 # loom:   racefree's loom models (exhaustive interleavings).
 # miri:   the Miri subset named in README (skipped, saying so, without Miri).
-# zephyr: twister on qemu_cortex_m3: every suite under tests/ and the demo;
-#         skipped, saying so, when no Zephyr workspace is found.
+# zephyr: twister on qemu_cortex_m3: every suite under tests/, the demo and
+#         the C sample; skipped, saying so, when no Zephyr workspace is found.
+# checkout: the demo builds from a second clone while a first one is the
+#         west workspace's manifest repository (scripts/second_checkout.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 stages=("$@")
-[ "${#stages[@]}" -gt 0 ] || stages=(host target loom miri zephyr)
+[ "${#stages[@]}" -gt 0 ] || stages=(host target loom miri zephyr checkout)
 
 banner() { printf '\n===== %s =====\n' "$*"; }
 
@@ -83,6 +85,11 @@ stage_zephyr() {
 	"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -e benchmark -O "$out" \
 		--inline-logs -v
 	echo "twister output: $out"
+}
+
+stage_checkout() {
+	banner "Zephyr: the demo from a second checkout"
+	scripts/second_checkout.sh
 }
 
 for s in "${stages[@]}"; do

@@ -11,7 +11,8 @@
 # arm-none-eabi-gcc as gnuarmemb (the project's CMake handles its quirks).
 #
 # Sets EVENT_COUNTER_ZEPHYR_FOUND=1 and EVENT_COUNTER_ZEPHYR_FROM (how it was
-# found), or EVENT_COUNTER_ZEPHYR_FOUND=0.
+# found), and adds this checkout to ZEPHYR_EXTRA_MODULES; or sets
+# EVENT_COUNTER_ZEPHYR_FOUND=0.
 
 _ec_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EVENT_COUNTER_ZEPHYR_FOUND=0
@@ -33,6 +34,13 @@ fi
 if [ -n "$EVENT_COUNTER_ZEPHYR_FROM" ]; then
 	EVENT_COUNTER_ZEPHYR_FOUND=1
 	export ZEPHYR_BASE
+	# This checkout is the event-counter module for everything built here,
+	# also applications that do not include cmake/event_counter.cmake (the C
+	# sample), even when west knows the module from another checkout.
+	case ";${ZEPHYR_EXTRA_MODULES:-};" in
+	*";$_ec_repo;"*) ;;
+	*) export ZEPHYR_EXTRA_MODULES="${ZEPHYR_EXTRA_MODULES:+$ZEPHYR_EXTRA_MODULES;}$_ec_repo" ;;
+	esac
 	if [ -z "${ZEPHYR_TOOLCHAIN_VARIANT:-}" ]; then
 		if [ -n "${ZEPHYR_SDK_INSTALL_DIR:-}" ] || [ -d "$HOME/.cmake/packages/Zephyr-sdk" ]; then
 			export ZEPHYR_TOOLCHAIN_VARIANT=zephyr
