@@ -32,7 +32,7 @@ for project in zephyr modules/hal/cmsis modules/lang/rust modules/hal/nordic mod
 		ln -s "$top/$project" "$ws/$project"
 	fi
 done
-(cd "$ws" && west init -l event-counter >/dev/null)
+(cd "$ws" && env -u ZEPHYR_BASE west init -l event-counter >/dev/null)
 git clone -q "$repo" "$ws/fork"
 echo "second checkout: workspace $ws (manifest: $ws/event-counter), building the demo from $ws/fork"
 cd "$ws/fork"
