@@ -18,14 +18,14 @@ list(APPEND ZEPHYR_EXTRA_MODULES ${EVENT_COUNTER_ROOT})
 #   hooks without main().
 function(event_counter_rust_application)
   cmake_parse_arguments(ARG "ZTEST" "" "" ${ARGN})
-  # Debian's arm-none-eabi toolchain (ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb):
-  # libclang, which zephyr-sys runs through bindgen, does not know gcc's own
+  # Debian's arm-none-eabi and riscv64-unknown-elf toolchains
+  # (ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb, cross-compile): libclang, which zephyr-sys runs through bindgen, does not know gcc's own
   # header directory (stddef.h, stdint.h). rust_cargo_application() hands
   # bindgen the include directories of zephyr_interface as they are when it
   # is called, so add gcc's directory for that call only and restore the
   # property before the C compile reads it at generate time.
   set(extra_include)
-  if(ZEPHYR_TOOLCHAIN_VARIANT STREQUAL "gnuarmemb")
+  if(ZEPHYR_TOOLCHAIN_VARIANT MATCHES "^(gnuarmemb|cross-compile)$")
     execute_process(
       COMMAND ${CMAKE_C_COMPILER} -print-file-name=include
       OUTPUT_VARIABLE extra_include
