@@ -141,7 +141,8 @@ impl<S> Consistent for ThreadShared<S> {
 pub struct Device<K: Kernel, H: EventSource, S: NotificationSink> {
     isr: Lock<IsrShared, K::Spin>,
     thread: Lock<Versioned<ThreadShared<S>>, K::Mutex>,
-    /// Seed 001, *Shutdown*: closing flag plus in-flight count.
+    /// Seed 001, *Shutdown*: closing flag plus in-flight count; the same
+    /// drain suspends the device for power management (issue 13).
     gate: Gate<K::Semaphore>,
     /// Seeds 002/003, hot-unplug: the hardware binding can go away.
     hardware: Revocable<H, K::Semaphore>,
