@@ -67,6 +67,36 @@ struct ThreadShared<S> {
     /// reason: a `configure` abandoned by a [`ClosePolicy::Proceed`] close
     /// revalidates and leaves the source disabled.
     open: bool,
+    /// The power-management state, for the same reason again: a
+    /// `configure` or `open` that revalidates after its callout leaves the
+    /// source off while the device is suspended. Mirrors the gate's
+    /// suspension, with the steps in between, so that two PM actions never
+    /// interleave.
+    power: Power,
+}
+
+/// A device's power-management state (issue 13), under the thread lock.
+///
+/// The gate refuses calls from the start of a suspend until the end of a
+/// resume; this state also says which way the device is going, for
+/// [`Device::apply_settings`] and for refusing a second PM action meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Power {
+    /// Running: the source is armed as the settings and session say.
+    Active,
+    /// `suspend` switched the source off and is draining the gate.
+    Suspending,
+    /// Source off, gate drained and refusing calls until `resume`.
+    Suspended,
+    /// `resume` is re-arming the source; the gate still refuses calls.
+    Resuming,
+}
+
+impl Power {
+    /// Whether the source may be armed in this state.
+    fn arms_source(self) -> bool {
+        matches!(self, Power::Active | Power::Resuming)
+    }
 }
 
 impl<S> Consistent for ThreadShared<S> {
@@ -83,10 +113,36 @@ impl<S> Consistent for ThreadShared<S> {
 /// [`Device::init`] at its final address, which publishes the device as
 /// ready as its very last step (seed 001, *Startup*; seed 002, "no object
 /// can be made available until it is in a state where it can function").
+///
+/// # Power management
+///
+/// One function per action of the Zephyr PM action callback
+/// (`PM_DEVICE_DT_INST_DEFINE`), each returning the errno to hand back
+/// (`Error::to_errno`):
+///
+/// | action | call | result |
+/// |---|---|---|
+/// | `PM_DEVICE_ACTION_SUSPEND` | [`Device::suspend`]`(ctx, timeout)` | 0; `-EBUSY` refused, still active; `-EALREADY`; `-ENODEV` removed |
+/// | `PM_DEVICE_ACTION_RESUME` | [`Device::resume`]`(ctx)` | 0; `-EALREADY`; `-EBUSY`; `-ENODEV` removed; the source's error (still suspended) |
+/// | `TURN_ON`, `TURN_OFF` | none | `-ENOTSUP`: the device has no power of its own to cut |
+///
+/// System PM skips a device whose suspend answers `-ENOTSUP` or `-EALREADY`
+/// but aborts the system suspend on any other error, so the callback may
+/// answer `-ENOTSUP` for a removed device (`-ENODEV`) to let the system
+/// sleep. The actions take the thread lock (a `k_mutex`, held by other calls
+/// only briefly), so they belong in thread context that may block briefly:
+/// runtime PM's caller of `pm_device_runtime_get`/`put` or its work queue,
+/// rather than system PM's idle thread; `Timeout::NoWait` at least keeps the
+/// drain from blocking.
+///
+/// Suspension is orthogonal to the client session: a device nobody opened
+/// suspends, a suspended device can be closed and removed, and nothing but
+/// `resume` ends a suspension.
 pub struct Device<K: Kernel, H: EventSource, S: NotificationSink> {
     isr: Lock<IsrShared, K::Spin>,
     thread: Lock<Versioned<ThreadShared<S>>, K::Mutex>,
-    /// Seed 001, *Shutdown*: closing flag plus in-flight count.
+    /// Seed 001, *Shutdown*: closing flag plus in-flight count; the same
+    /// drain suspends the device for power management (issue 13).
     gate: Gate<K::Semaphore>,
     /// Seeds 002/003, hot-unplug: the hardware binding can go away.
     hardware: Revocable<H, K::Semaphore>,
@@ -119,7 +175,13 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
                 lock_class!("event_counter::isr"),
             ),
             thread: Lock::new(
-                Versioned::new(ThreadShared { settings, sink: None, removing: false, open: false }),
+                Versioned::new(ThreadShared {
+                    settings,
+                    sink: None,
+                    removing: false,
+                    open: false,
+                    power: Power::Active,
+                }),
                 lock_class!("event_counter::thread"),
             ),
             gate: Gate::new(),
@@ -236,6 +298,10 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     ///
     /// Once the gate has closed, the device is closed even if disabling the
     /// source then fails; that error is returned for the caller to log.
+    ///
+    /// A suspended device closes (and stays suspended). While a
+    /// [`Device::suspend`] drains the device, a close does not wait for the
+    /// same calls: it decides at once, as if its timeout had expired.
     pub fn close(&self, ctx: &ThreadContext, timeout: Timeout, policy: ClosePolicy) -> Result<()> {
         self.check_ready()?;
         if self.hardware.is_revoked() {
@@ -296,7 +362,9 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// timeout. One reader per device is the intended use.
     ///
     /// A waiter woken by [`Device::close`] returns [`Error::Closed`], one
-    /// woken by [`Device::remove`] [`Error::Gone`], even if events are
+    /// woken by [`Device::remove`] [`Error::Gone`], one woken by
+    /// [`Device::suspend`] [`Error::WouldBlock`] (`-EAGAIN`, whatever the
+    /// timeout: "suspended, try again after resume"), even if events are
     /// pending: it passes the wake-up on, so every other waiter leaves too.
     pub fn wait(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<u32> {
         let _ = ctx;
@@ -322,6 +390,12 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             if self.gate.state() != racefree::GateState::Open {
                 self.events.give();
                 return Err(Error::Closed);
+            }
+            // A suspend refuses new calls, then wakes the waiters so that the
+            // gate can drain (`Gate::suspend_waking`).
+            if self.gate.is_suspended() {
+                self.events.give();
+                return Err(Error::WouldBlock);
             }
             let pending = self.isr.lock().ring.len();
             if pending > 0 {
@@ -404,7 +478,8 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
 
     /// Removes the device at run time (hot-unplug): disables the source
     /// first, wakes waiters, then waits up to `timeout` for calls in flight
-    /// and releases the hardware binding.
+    /// and releases the hardware binding. A suspended device can be removed;
+    /// it keeps its power state (see [`Device::restore`]).
     pub fn remove(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
         self.check_ready()?;
         {
@@ -438,6 +513,13 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// device comes back closed, and a client must [`Device::open`] it again.
     /// Settings, counters and events still pending are kept (they are driver
     /// memory), so reconciliation holds across the removal.
+    ///
+    /// The power state is kept too: the device comes back active, or
+    /// suspended if it was removed while suspended (then it needs
+    /// [`Device::resume`] before `open`). While removed, both PM actions
+    /// answer [`Error::Gone`] and change nothing, and Zephyr's PM core
+    /// changes its record only when an action succeeds, so the two records
+    /// still agree when the device comes back.
     ///
     /// * [`Error::Already`] (`-EALREADY`): the device is present (`bind` is
     ///   not called, so no second binding to live hardware ever exists);
@@ -494,6 +576,131 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
         Ok(())
     }
 
+    // ---- power management (issue 13) --------------------------------------
+
+    /// PM action `PM_DEVICE_ACTION_SUSPEND`: switches the interrupt source
+    /// off, then refuses new calls and waits up to `timeout` for those in
+    /// flight. Seed 001, *Shutdown*, applied to power: a suspend is a close
+    /// that keeps the session, drained by the same [`racefree::Gate`].
+    ///
+    /// The source goes off first, so that nothing new arrives while the
+    /// calls drain; an interrupt already on its way is counted as ignored
+    /// (as while disabled), never lost. Waiters blocked in [`Device::wait`]
+    /// are woken and leave.
+    ///
+    /// * `Ok(())`: suspended. Until [`Device::resume`], every call that
+    ///   needs the session (`read`, `wait`, `configure`, `settings`,
+    ///   `set_sink`, `notify`) returns [`Error::WouldBlock`] (`-EAGAIN`,
+    ///   "try again after resume"; why that errno: [`racefree::Gate::begin`]),
+    ///   and so does `open` of a closed device; `close`, `stats` and
+    ///   `remove` work as always. A device with no client suspends too
+    ///   (Zephyr suspends devices nobody opened).
+    /// * [`Error::Busy`] (`-EBUSY`): calls in flight did not finish within
+    ///   `timeout`, or a `close` is draining the device: refused, and the
+    ///   device is active exactly as before, its source re-armed (Zephyr's
+    ///   contract for a refused PM action); or another suspend or a resume
+    ///   is under way (nothing changed).
+    /// * [`Error::Already`] (`-EALREADY`): already suspended.
+    /// * [`Error::Gone`] (`-ENODEV`): removed or not ready; the power state
+    ///   stays as it was (see [`Device::restore`]).
+    /// * the source's error if it refused to switch off (the device stays
+    ///   active), or to re-arm after a refused suspend.
+    ///
+    /// `timeout` bounds only the drain; the thread lock is taken briefly,
+    /// never across it. A caller that must not block passes
+    /// [`Timeout::NoWait`]: the suspend then succeeds only if nothing is in
+    /// flight.
+    pub fn suspend(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
+        self.check_ready()?;
+        // The binding is held only while the source is switched (seeds
+        // 002/003: reference what you use, for as long as you use it), not
+        // across the drain, which a removal would otherwise wait for.
+        {
+            let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
+            let mut guard = self.thread.lock(ctx);
+            Self::start_power_change(guard.get(), Power::Active)?;
+            // Through the revalidating path: a `configure` or `open` in its
+            // callout meanwhile re-applies, and finds the source must be off.
+            guard.update(|t| t.power = Power::Suspending);
+            if let Err(e) = self.apply_settings(guard, &hardware) {
+                // The source may still be on: stay active.
+                let _ = self.settle_power(ctx, Power::Active);
+                return Err(e);
+            }
+        }
+        // Blocked waiters are calls in flight: the gate wakes them once it
+        // refuses new calls, so that they see the suspension and leave.
+        match self.gate.suspend_waking(timeout, || self.events.give()) {
+            Ok(()) => {
+                self.thread.lock(ctx).update(|t| t.power = Power::Suspended);
+                Ok(())
+            }
+            Err(refused) => self.settle_power(ctx, Power::Active).and(Err(refused)),
+        }
+    }
+
+    /// PM action `PM_DEVICE_ACTION_RESUME`: re-arms the source exactly as
+    /// it was before [`Device::suspend`] (enabled only if the settings
+    /// enable it and a client has the device open, with the same edge; a
+    /// `close` while suspended leaves it off), then admits calls again.
+    ///
+    /// * [`Error::Already`] (`-EALREADY`): not suspended;
+    /// * [`Error::Busy`] (`-EBUSY`): a suspend is still draining;
+    /// * [`Error::Gone`] (`-ENODEV`): removed (a removed device cannot be
+    ///   resumed; [`Device::restore`] brings it back) or not ready;
+    /// * the source's error if it refused to re-arm: the device stays
+    ///   suspended (source off, calls refused), as Zephyr's PM core, which
+    ///   keeps its record on a failed action, expects.
+    pub fn resume(&self, ctx: &ThreadContext) -> Result<()> {
+        self.check_ready()?;
+        let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
+        let mut guard = self.thread.lock(ctx);
+        Self::start_power_change(guard.get(), Power::Suspended)?;
+        guard.update(|t| t.power = Power::Resuming);
+        if let Err(e) = self.apply_settings(guard, &hardware) {
+            let _ = self.settle_power(ctx, Power::Suspended);
+            return Err(e);
+        }
+        let mut guard = self.thread.lock(ctx);
+        guard.update(|t| t.power = Power::Active);
+        // Last, and under the lock, so that no PM action sees `Active`
+        // while the gate still refuses. The gate's Release publishes the
+        // re-armed state to every call it admits from now on.
+        self.gate.resume()
+    }
+
+    /// Whether calls are refused for power management: from the moment a
+    /// [`Device::suspend`] refuses new calls until its failure or the end of
+    /// [`Device::resume`] (the gate's flag; lock-free, ISR-safe).
+    pub fn is_suspended(&self) -> bool {
+        self.gate.is_suspended()
+    }
+
+    /// Whether a PM action from `from` may start now; `Err` as documented
+    /// on [`Device::suspend`] and [`Device::resume`].
+    fn start_power_change(t: &ThreadShared<S>, from: Power) -> Result<()> {
+        if t.removing {
+            return Err(Error::Gone);
+        }
+        match t.power {
+            p if p == from => Ok(()),
+            Power::Suspending | Power::Resuming => Err(Error::Busy),
+            _ => Err(Error::Already),
+        }
+    }
+
+    /// Ends a PM action that cannot complete in `to` (`Active`: source
+    /// re-armed; `Suspended`: source off), through the revalidating path.
+    fn settle_power(&self, ctx: &ThreadContext, to: Power) -> Result<()> {
+        let mut guard = self.thread.lock(ctx);
+        guard.update(|t| t.power = to);
+        match self.hardware.try_access() {
+            Some(hardware) => self.apply_settings(guard, &hardware),
+            // Removed meanwhile: `remove` switched the source off.
+            None => Err(Error::Gone),
+        }
+    }
+
     /// Starts an operation that uses the hardware binding (or, for
     /// `notify`, calls out while the device must stay present): ready, open,
     /// and the hardware still present. Both returned guards must live until
@@ -544,7 +751,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     ) -> Result<()> {
         loop {
             let t = guard.get();
-            let enabled = t.settings.enabled && t.open && !t.removing;
+            let enabled = t.settings.enabled && t.open && !t.removing && t.power.arms_source();
             let (edge, overflow) = (t.settings.edge, t.settings.overflow);
             {
                 let mut s = self.isr.lock();

@@ -6,8 +6,9 @@
 //! minimal reproducer. See `FUZZING.md` for the long run.
 //!
 //! Single-threaded on purpose: the model is exact. Concurrency is covered by
-//! `device.rs`, `stress.rs` and racefree's loom models. "In flight" still happens here: the
-//! notification sink calls back into the device while `notify` is running.
+//! `device.rs`, `pm.rs`, `stress.rs` and racefree's loom models. "In flight" still happens
+//! here: the notification sink calls back into the device while `notify` is running (a
+//! suspend from the sink is refused, its drain finding the notify in flight).
 
 mod common;
 
@@ -46,6 +47,10 @@ enum SinkAction {
     Open,
     Stats,
     ClearSink,
+    /// Power management from inside `notify`: the notify is in flight, so a
+    /// suspend (`NoWait`) is refused and re-arms the source.
+    Suspend,
+    Resume,
 }
 
 /// One step of a scenario. Blocking calls all use `Timeout::NoWait`.
@@ -62,6 +67,10 @@ enum Op {
     Remove,
     /// Re-add after a remove, with a fresh source.
     Restore,
+    /// PM action suspend (`NoWait`: nothing is in flight at top level).
+    Suspend,
+    /// PM action resume.
+    Resume,
     /// `count` interrupts with cycle stamps `cycles`, `cycles + 1`, …
     Events { count: u8, cycles: u32 },
     /// Fault injection: make the mock source's `set` fail (or not).
@@ -122,6 +131,8 @@ fn sink_action() -> impl Strategy<Value = SinkAction> {
         1 => Just(SinkAction::Open),
         1 => Just(SinkAction::Stats),
         1 => Just(SinkAction::ClearSink),
+        1 => Just(SinkAction::Suspend),
+        1 => Just(SinkAction::Resume),
     ]
 }
 
@@ -138,6 +149,8 @@ fn op() -> impl Strategy<Value = Op> {
         16 => Just(Op::Notify),
         1 => Just(Op::Remove),
         2 => Just(Op::Restore),
+        6 => Just(Op::Suspend),
+        6 => Just(Op::Resume),
         32 => (1u8..10, any::<u32>()).prop_map(|(count, cycles)| Op::Events { count, cycles }),
         3 => any::<bool>().prop_map(Op::FailSource),
     ]
@@ -178,6 +191,8 @@ struct Model {
     in_flight: u32,
     /// `remove` ran: the binding is revoked, every call but `stats` is Gone.
     removed: bool,
+    /// Suspended for power management (kept across close, remove, restore).
+    suspended: bool,
     /// The driver still holds its handle on the source.
     source_held: bool,
     settings: RawSettings,
@@ -208,6 +223,7 @@ impl Model {
             gate: Gate::Unopened,
             in_flight: 0,
             removed: false,
+            suspended: false,
             source_held: true,
             settings: RawSettings { edge: edge as u32, overflow: 0, enabled: true },
             sink: None,
@@ -246,19 +262,24 @@ impl Model {
         Ok(())
     }
 
-    /// What every thread operation checks first: present, then open.
+    /// What every thread operation checks first: present, then open, then
+    /// not suspended.
     fn begin(&self) -> Result<()> {
         if self.removed {
             Err(Error::Gone)
         } else if self.gate != Gate::Open {
             Err(Error::Closed)
+        } else if self.suspended {
+            hit("call refused: suspended");
+            Err(Error::WouldBlock)
         } else {
             Ok(())
         }
     }
 
     fn apply_settings(&mut self) -> Result<()> {
-        self.isr_enabled = self.settings.enabled && self.gate == Gate::Open && !self.removed;
+        self.isr_enabled =
+            self.settings.enabled && self.gate == Gate::Open && !self.removed && !self.suspended;
         self.source_set(self.isr_enabled, self.settings.edge)
     }
 
@@ -266,7 +287,14 @@ impl Model {
         if self.removed {
             return Err(Error::Gone);
         }
-        if self.gate == Gate::Open || self.in_flight > 0 {
+        if self.gate == Gate::Open {
+            return Err(Error::Busy);
+        }
+        if self.suspended {
+            hit("open refused: suspended");
+            return Err(Error::WouldBlock);
+        }
+        if self.in_flight > 0 {
             return Err(Error::Busy);
         }
         self.gate = Gate::Open;
@@ -385,6 +413,59 @@ impl Model {
         Ok(())
     }
 
+    /// Suspend with `NoWait`: the source goes off first, then the drain is
+    /// checked once; a refusal re-arms the source.
+    fn suspend(&mut self) -> Result<()> {
+        if self.removed {
+            hit("suspend refused: removed");
+            return Err(Error::Gone);
+        }
+        if self.suspended {
+            hit("suspend refused: already suspended");
+            return Err(Error::Already);
+        }
+        self.suspended = true;
+        self.generation += 1;
+        if let Err(e) = self.apply_settings() {
+            hit("suspend refused: source would not switch off");
+            self.suspended = false;
+            self.generation += 1;
+            let _ = self.apply_settings();
+            return Err(e);
+        }
+        if self.in_flight > 0 {
+            hit("suspend refused: operation in flight");
+            self.suspended = false;
+            self.generation += 1;
+            return self.apply_settings().and(Err(Error::Busy));
+        }
+        hit(if self.gate == Gate::Open { "suspended with a client" } else { "suspended without a client" });
+        self.generation += 1;
+        Ok(())
+    }
+
+    fn resume(&mut self) -> Result<()> {
+        if self.removed {
+            hit("resume refused: removed");
+            return Err(Error::Gone);
+        }
+        if !self.suspended {
+            return Err(Error::Already);
+        }
+        self.suspended = false;
+        self.generation += 1;
+        if let Err(e) = self.apply_settings() {
+            hit("resume refused: source would not re-arm");
+            self.suspended = true;
+            self.generation += 1;
+            let _ = self.apply_settings();
+            return Err(e);
+        }
+        hit("resumed");
+        self.generation += 1;
+        Ok(())
+    }
+
     fn notify(&mut self) -> (Result<i32>, Option<(u32, Nested)>) {
         if let Err(e) = self.begin() {
             return (Err(e), None);
@@ -408,6 +489,8 @@ impl Model {
             SinkAction::Open => (SINK_DONE, Nested::Unit(self.open())),
             SinkAction::Stats => (SINK_DONE, Nested::Stats(Ok(self.stats()))),
             SinkAction::ClearSink => (SINK_DONE, Nested::Unit(self.set_sink(None))),
+            SinkAction::Suspend => (SINK_DONE, Nested::Unit(self.suspend())),
+            SinkAction::Resume => (SINK_DONE, Nested::Unit(self.resume())),
         };
         self.in_flight -= 1;
         if self.removed && self.in_flight == 0 {
@@ -461,6 +544,8 @@ impl Model {
             }
             Op::Remove => Outcome::Unit(self.remove()),
             Op::Restore => Outcome::Unit(self.restore()),
+            Op::Suspend => Outcome::Unit(self.suspend()),
+            Op::Resume => Outcome::Unit(self.resume()),
             Op::Events { count, cycles } => {
                 for i in 0..u32::from(*count) {
                     self.on_event(cycles.wrapping_add(i));
@@ -510,6 +595,8 @@ fn real_sink(dev: Weak<Dev>, action: SinkAction, log: Arc<Mutex<Vec<(u32, Nested
             SinkAction::Open => (SINK_DONE, Nested::Unit(dev.open(&c))),
             SinkAction::Stats => (SINK_DONE, Nested::Stats(dev.stats())),
             SinkAction::ClearSink => (SINK_DONE, Nested::Unit(dev.set_sink(&c, None))),
+            SinkAction::Suspend => (SINK_DONE, Nested::Unit(dev.suspend(&c, Timeout::NoWait))),
+            SinkAction::Resume => (SINK_DONE, Nested::Unit(dev.resume(&c))),
         };
         log.lock().unwrap().push((pending, nested));
         value
@@ -561,6 +648,8 @@ impl Real {
                 }
                 Outcome::Unit(r)
             }
+            Op::Suspend => Outcome::Unit(dev.suspend(&c, Timeout::NoWait)),
+            Op::Resume => Outcome::Unit(dev.resume(&c)),
             Op::Events { count, cycles } => {
                 for i in 0..u32::from(*count) {
                     dev.on_event(cycles.wrapping_add(i));
@@ -586,6 +675,7 @@ struct Observed {
     source_edge: u32,
     source_calls: u32,
     source_held_by_driver: bool,
+    suspended: bool,
 }
 
 fn observe_real(real: &Real) -> Observed {
@@ -596,6 +686,7 @@ fn observe_real(real: &Real) -> Observed {
         source_edge: real.mock.edge(),
         source_calls: real.mock.calls(),
         source_held_by_driver: Arc::strong_count(&real.mock) > 1,
+        suspended: real.rig.dev().is_suspended(),
     }
 }
 
@@ -607,6 +698,7 @@ fn observe_model(model: &Model) -> Observed {
         source_edge: model.mock_edge,
         source_calls: model.mock_calls,
         source_held_by_driver: model.source_held,
+        suspended: model.suspended,
     }
 }
 
