@@ -645,13 +645,25 @@ mod tests {
             unsafe { B::unlock(state, guard) }
         }
         fn before_acquire(class: &'static LockClass, instance: *const (), wait: Timeout) {
-            log(std::format!("before_acquire {} {:?} {wait:?}", class.name(), instance));
+            log(std::format!(
+                "before_acquire {} {:?} {wait:?}",
+                class.name(),
+                instance
+            ));
         }
         fn after_acquire(class: &'static LockClass, instance: *const (), wait: Timeout) {
-            log(std::format!("after_acquire {} {:?} {wait:?}", class.name(), instance));
+            log(std::format!(
+                "after_acquire {} {:?} {wait:?}",
+                class.name(),
+                instance
+            ));
         }
         fn before_release(class: &'static LockClass, instance: *const ()) {
-            log(std::format!("before_release {} {:?}", class.name(), instance));
+            log(std::format!(
+                "before_release {} {:?}",
+                class.name(),
+                instance
+            ));
         }
         fn check_held(
             class: &'static LockClass,
