@@ -78,7 +78,9 @@ impl IsrContext {
 }
 
 /// Runs `f` as a simulated ISR on the host: [`StdProbe`](crate::StdProbe) reports ISR context
-/// until `f` returns (or unwinds), so debug-build context checks can be tested.
+/// until `f` returns (or unwinds), so debug-build context checks can be tested. Calls nest
+/// like interrupt levels: an inner call is one level deeper (the lock validator keeps a
+/// separate held-lock stack per level).
 ///
 /// # Examples
 ///
@@ -92,13 +94,14 @@ impl IsrContext {
 /// ```
 #[cfg(all(feature = "std", not(loom)))]
 pub fn with_simulated_isr<R>(f: impl FnOnce(&IsrContext) -> R) -> R {
-    struct Restore(bool);
+    struct Restore(u32);
     impl Drop for Restore {
         fn drop(&mut self) {
-            crate::backend::std::set_in_isr(self.0);
+            crate::backend::std::set_isr_depth(self.0);
         }
     }
-    let _restore = Restore(crate::backend::std::set_in_isr(true));
+    let outer = crate::backend::std::isr_depth();
+    let _restore = Restore(crate::backend::std::set_isr_depth(outer + 1));
     // SAFETY: on the host an "ISR" is whatever runs while the probe flag is set, which it now is.
     let isr = unsafe { IsrContext::new_unchecked() };
     f(&isr)

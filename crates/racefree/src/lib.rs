@@ -14,6 +14,8 @@ mod context;
 mod error;
 mod gate;
 mod lock;
+#[cfg(feature = "lockdep")]
+pub mod lockdep;
 mod once;
 mod registry;
 mod revocable;

@@ -11,10 +11,17 @@
 //!
 //! Every lock names a [`LockClass`] (seed 000, *Step 3: Validate with Lockdep*): one per
 //! creation site, via [`lock_class!`](crate::lock_class).
+//!
+//! Every lock operation also calls the backend's validation hooks
+//! ([`Backend::before_acquire`], [`Backend::after_acquire`], [`Backend::before_release`],
+//! [`Backend::check_held`]) with the lock's class and address. Their defaults are empty and
+//! `#[inline(always)]`, so with a plain backend they compile to nothing; the lock validator
+//! (`racefree::lockdep`, feature `lockdep`) is a backend adapter that fills them in.
 
 use core::cell::UnsafeCell as RawUnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
+use core::panic::Location;
 
 use crate::context::{ContextProbe, ThreadContext};
 use crate::sync::UnsafeCell;
@@ -28,6 +35,8 @@ mod sealed {
 pub trait LockKind: sealed::Sealed {
     /// Human-readable kind name, for diagnostics.
     const NAME: &'static str;
+    /// True for [`IsrSafe`] (never sleeps, usable from ISRs), false for [`ThreadOnly`].
+    const ISR_SAFE: bool;
 }
 
 /// Spinlock semantics: usable from ISRs and threads, never sleeps.
@@ -45,9 +54,11 @@ impl sealed::Sealed for IsrSafe {}
 impl sealed::Sealed for ThreadOnly {}
 impl LockKind for IsrSafe {
     const NAME: &'static str = "isr-safe spinlock";
+    const ISR_SAFE: bool = true;
 }
 impl LockKind for ThreadOnly {
     const NAME: &'static str = "thread-only mutex";
+    const ISR_SAFE: bool = false;
 }
 
 /// A lockdep-style lock class: one per creation site, named for diagnostics.
@@ -99,6 +110,18 @@ macro_rules! lock_class {
 ///   backend synchronises all accesses to it itself;
 /// * `Kind = IsrSafe` only if `lock` never sleeps and is callable from an ISR;
 /// * `Probe` reports the platform's real context.
+///
+/// # Validation hooks
+///
+/// [`Lock`] calls [`before_acquire`](Backend::before_acquire) before every acquisition
+/// attempt, [`after_acquire`](Backend::after_acquire) once it succeeded,
+/// [`before_release`](Backend::before_release) before every release (also around
+/// [`Guard::unlock_around`]) and [`check_held`](Backend::check_held) from
+/// [`Lock::assert_held`]/[`Lock::assert_not_held`]. The defaults do nothing and are
+/// `#[inline(always)]`, so a backend that does not override them costs nothing.
+/// `racefree::lockdep::Validated` (feature `lockdep`) overrides them to run the lock validator
+/// (seed 000, *Step 3: Validate with Lockdep*). The hooks are plain safe functions: they may
+/// report or panic but must not lock, sleep or touch the lock.
 pub unsafe trait Backend {
     /// [`IsrSafe`] or [`ThreadOnly`].
     type Kind: LockKind;
@@ -108,6 +131,18 @@ pub unsafe trait Backend {
     type GuardState;
     /// Context probe used by debug-build checks.
     type Probe: ContextProbe;
+
+    /// True if holding a lock of this backend masks interrupts on the local CPU, so that no
+    /// ISR can run there until it is released (`k_spin_lock`, Linux `spin_lock_irqsave`).
+    /// The lock validator uses it for its IRQ-safety check. Default: false (host spinlocks
+    /// mask nothing).
+    const MASKS_INTERRUPTS: bool = false;
+
+    /// True if locks of this backend must be released in the reverse order of acquisition
+    /// (`k_spin_unlock` restores the interrupt key saved by its own `k_spin_lock`, so an
+    /// out-of-order release re-enables interrupts while an inner spinlock is still held).
+    /// The lock validator reports out-of-order releases for such backends. Default: false.
+    const RELEASE_LIFO: bool = false;
 
     /// A movable initial value (e.g. zeroed storage).
     fn new_state() -> Self::State;
@@ -141,6 +176,42 @@ pub unsafe trait Backend {
     ///
     /// The caller holds the lock, acquired with the `guard` it passes, in the same context.
     unsafe fn unlock(state: *mut Self::State, guard: &Self::GuardState);
+
+    /// Validation hook: the current context is about to try to acquire the lock at `instance`,
+    /// of class `class`, waiting at most `wait` ([`Timeout::NoWait`] for `try_lock`,
+    /// [`Timeout::Forever`] for `lock`). The default does nothing.
+    #[inline(always)]
+    fn before_acquire(class: &'static LockClass, instance: *const (), wait: Timeout) {
+        let _ = (class, instance, wait);
+    }
+
+    /// Validation hook: the acquisition announced by
+    /// [`before_acquire`](Backend::before_acquire) with the same arguments succeeded. Not
+    /// called when it failed. The default does nothing.
+    #[inline(always)]
+    fn after_acquire(class: &'static LockClass, instance: *const (), wait: Timeout) {
+        let _ = (class, instance, wait);
+    }
+
+    /// Validation hook: the current context is about to release the lock at `instance`. The
+    /// default does nothing.
+    #[inline(always)]
+    fn before_release(class: &'static LockClass, instance: *const ()) {
+        let _ = (class, instance);
+    }
+
+    /// Validation hook for [`Lock::assert_held`] (`expect_held`) and
+    /// [`Lock::assert_not_held`] (`!expect_held`), called at `caller`. The default checks
+    /// nothing.
+    #[inline(always)]
+    fn check_held(
+        class: &'static LockClass,
+        instance: *const (),
+        expect_held: bool,
+        caller: &'static Location<'static>,
+    ) {
+        let _ = (class, instance, expect_held, caller);
+    }
 }
 
 /// A [`ThreadOnly`] backend whose lock can wait with a timeout (`k_mutex_lock(m, timeout)`).
@@ -247,10 +318,46 @@ impl<T: ?Sized, B: Backend, K: LockKind> Lock<T, B, K> {
         self.data.get_mut()
     }
 
-    fn guard(&self, state: B::GuardState) -> Guard<'_, T, B> {
+    /// The address that identifies this lock instance to the validation hooks.
+    #[inline(always)]
+    fn instance(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
+    /// States that the current context holds this lock ("called with X held").
+    ///
+    /// Checked by a validating backend (`racefree::lockdep::Validated`), which reports
+    /// `AssertHeldFailed` otherwise; a no-op with plain backends.
+    #[track_caller]
+    #[inline(always)]
+    pub fn assert_held(&self) {
+        B::check_held(self.class, self.instance(), true, Location::caller());
+    }
+
+    /// States that the current context does not hold this lock ("called without X held").
+    ///
+    /// Checked by a validating backend, which reports `AssertNotHeldFailed` otherwise; a
+    /// no-op with plain backends.
+    #[track_caller]
+    #[inline(always)]
+    pub fn assert_not_held(&self) {
+        B::check_held(self.class, self.instance(), false, Location::caller());
+    }
+}
+
+impl<T: ?Sized, B: Backend> Lock<T, B, B::Kind> {
+    /// Announces an acquisition attempt to the backend's validation hook.
+    #[inline(always)]
+    fn before_acquire(&self, wait: Timeout) {
+        B::before_acquire(self.class, self.instance(), wait);
+    }
+
+    /// Wraps a successful acquisition in a guard, after telling the validation hook.
+    #[inline(always)]
+    fn guard(&self, state: B::GuardState, wait: Timeout) -> Guard<'_, T, B> {
+        B::after_acquire(self.class, self.instance(), wait);
         Guard {
-            state: &self.state,
-            data: &self.data,
+            lock: self,
             guard_state: state,
             _not_send: PhantomData,
         }
@@ -263,16 +370,18 @@ impl<T: ?Sized, B: Backend<Kind = crate::IsrSafe>> Lock<T, B, crate::IsrSafe> {
     /// On Zephyr this masks interrupts on the local CPU until the guard drops, like
     /// `spin_lock_irqsave`. Do not block while holding the guard.
     pub fn lock(&self) -> Guard<'_, T, B> {
+        self.before_acquire(Timeout::Forever);
         // SAFETY: `Kind = IsrSafe` allows any context; the guard unlocks exactly once on drop.
         let state = unsafe { B::lock(self.state.get()) };
-        self.guard(state)
+        self.guard(state, Timeout::Forever)
     }
 
     /// Acquires the lock if it is free.
     pub fn try_lock(&self) -> Option<Guard<'_, T, B>> {
+        self.before_acquire(Timeout::NoWait);
         // SAFETY: as for `lock`.
         let state = unsafe { B::try_lock(self.state.get()) }?;
-        Some(self.guard(state))
+        Some(self.guard(state, Timeout::NoWait))
     }
 }
 
@@ -287,10 +396,11 @@ impl<T: ?Sized, B: TimedBackend> Lock<T, B, ThreadOnly> {
     /// Acquires the lock, sleeping as long as needed. Thread context only.
     pub fn lock(&self, ctx: &ThreadContext) -> Guard<'_, T, B> {
         let _ = ctx;
+        self.before_acquire(Timeout::Forever);
         Self::check_context();
         // SAFETY: `ctx` proves thread context, which `ThreadOnly` requires; the guard unlocks once.
         let state = unsafe { B::lock(self.state.get()) };
-        self.guard(state)
+        self.guard(state, Timeout::Forever)
     }
 
     /// Acquires the lock, waiting at most `timeout`.
@@ -298,19 +408,21 @@ impl<T: ?Sized, B: TimedBackend> Lock<T, B, ThreadOnly> {
     /// `Err(WouldBlock)` for [`Timeout::NoWait`], `Err(TimedOut)` when the timeout expires.
     pub fn lock_timeout(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<Guard<'_, T, B>> {
         let _ = ctx;
+        self.before_acquire(timeout);
         Self::check_context();
         // SAFETY: as for `lock`.
         let state = unsafe { B::lock_timeout(self.state.get(), timeout) }?;
-        Ok(self.guard(state))
+        Ok(self.guard(state, timeout))
     }
 
     /// Acquires the lock if it is free, without sleeping.
     pub fn try_lock(&self, ctx: &ThreadContext) -> Option<Guard<'_, T, B>> {
         let _ = ctx;
+        self.before_acquire(Timeout::NoWait);
         Self::check_context();
         // SAFETY: as for `lock`.
         let state = unsafe { B::try_lock(self.state.get()) }?;
-        Some(self.guard(state))
+        Some(self.guard(state, Timeout::NoWait))
     }
 }
 
@@ -320,17 +432,34 @@ impl<T: ?Sized, B: TimedBackend> Lock<T, B, ThreadOnly> {
 ///
 /// # Invariants
 ///
-/// The backend lock behind `state` is held, acquired with `guard_state`, for as long as the
-/// guard lives (except inside [`unlock_around`](Guard::unlock_around), which holds `&mut self`).
+/// The backend lock of `lock` is held, acquired with `guard_state`, for as long as the guard
+/// lives (except inside [`unlock_around`](Guard::unlock_around), which holds `&mut self`).
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct Guard<'a, T: ?Sized, B: Backend> {
-    state: &'a RawUnsafeCell<B::State>,
-    data: &'a UnsafeCell<T>,
+    lock: &'a Lock<T, B, B::Kind>,
     guard_state: B::GuardState,
     _not_send: PhantomData<*mut ()>,
 }
 
 impl<T: ?Sized, B: Backend> Guard<'_, T, B> {
+    /// The class of the held lock.
+    pub fn class(&self) -> &'static LockClass {
+        self.lock.class
+    }
+
+    /// Tells the validation hook, then releases the backend lock.
+    ///
+    /// # Safety
+    ///
+    /// The lock is held with `guard_state`, and is not used through this guard again until
+    /// it has been reacquired.
+    #[inline(always)]
+    unsafe fn release(&self) {
+        B::before_release(self.lock.class, self.lock.instance());
+        // SAFETY: the caller guarantees we hold the lock, acquired with `guard_state`.
+        unsafe { B::unlock(self.lock.state.get(), &self.guard_state) };
+    }
+
     /// Unlocks, runs `f` with no lock held, and relocks, also when `f` unwinds.
     ///
     /// Relocking uses the raw backend lock: the guard itself proves the context allowed it.
@@ -338,14 +467,17 @@ impl<T: ?Sized, B: Backend> Guard<'_, T, B> {
         struct Relock<'g, 'a, T: ?Sized, B: Backend>(&'g mut Guard<'a, T, B>);
         impl<T: ?Sized, B: Backend> Drop for Relock<'_, '_, T, B> {
             fn drop(&mut self) {
+                let lock = self.0.lock;
+                lock.before_acquire(Timeout::Forever);
                 // SAFETY: the lock was released by `do_unlocked` below; we are in the context
                 // that took it first (the guard is `!Send`), so relocking is allowed.
-                self.0.guard_state = unsafe { B::lock(self.0.state.get()) };
+                self.0.guard_state = unsafe { B::lock(lock.state.get()) };
+                B::after_acquire(lock.class, lock.instance(), Timeout::Forever);
             }
         }
         // SAFETY: by the type invariant we hold the lock with `guard_state`; `Relock` retakes
         // it before the guard can be used or dropped again.
-        unsafe { B::unlock(self.state.get(), &self.guard_state) };
+        unsafe { self.release() };
         let _relock = Relock(self);
         f()
     }
@@ -356,7 +488,7 @@ impl<T: ?Sized, B: Backend> Deref for Guard<'_, T, B> {
 
     fn deref(&self) -> &T {
         // SAFETY: by the type invariant the lock is held, so no one else accesses the data.
-        self.data.with(|p| unsafe { &*p })
+        self.lock.data.with(|p| unsafe { &*p })
     }
 }
 
@@ -364,14 +496,15 @@ impl<T: ?Sized, B: Backend> DerefMut for Guard<'_, T, B> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: by the type invariant the lock is held, and `&mut self` excludes other
         // borrows through this guard.
-        self.data.with_mut(|p| unsafe { &mut *p })
+        self.lock.data.with_mut(|p| unsafe { &mut *p })
     }
 }
 
 impl<T: ?Sized, B: Backend> Drop for Guard<'_, T, B> {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant we hold the lock, acquired with `guard_state`.
-        unsafe { B::unlock(self.state.get(), &self.guard_state) };
+        // SAFETY: by the type invariant we hold the lock, acquired with `guard_state`; the
+        // guard is gone afterwards.
+        unsafe { self.release() };
     }
 }
 
@@ -469,6 +602,142 @@ mod tests {
         let r: &SpinLock<[u8], StdSpin> = &l;
         assert_eq!(r.lock().len(), 3);
         assert_eq!(r.lock()[0], 9);
+    }
+
+    /// A backend that forwards to `B` and logs every validation hook call of this thread.
+    enum Recording<B> {
+        _Never(core::convert::Infallible, PhantomData<B>),
+    }
+
+    std::thread_local! {
+        static HOOK_LOG: core::cell::RefCell<std::vec::Vec<std::string::String>> =
+            const { core::cell::RefCell::new(std::vec::Vec::new()) };
+    }
+
+    fn log(event: std::string::String) {
+        HOOK_LOG.with(|l| l.borrow_mut().push(event));
+    }
+
+    fn take_log() -> std::vec::Vec<std::string::String> {
+        HOOK_LOG.with(|l| core::mem::take(&mut *l.borrow_mut()))
+    }
+
+    // SAFETY: every raw operation is forwarded unchanged to `B`.
+    unsafe impl<B: Backend> Backend for Recording<B> {
+        type Kind = B::Kind;
+        type State = B::State;
+        type GuardState = B::GuardState;
+        type Probe = B::Probe;
+
+        fn new_state() -> B::State {
+            B::new_state()
+        }
+        unsafe fn lock(state: *mut B::State) -> B::GuardState {
+            // SAFETY: forwarded contract.
+            unsafe { B::lock(state) }
+        }
+        unsafe fn try_lock(state: *mut B::State) -> Option<B::GuardState> {
+            // SAFETY: forwarded contract.
+            unsafe { B::try_lock(state) }
+        }
+        unsafe fn unlock(state: *mut B::State, guard: &B::GuardState) {
+            // SAFETY: forwarded contract.
+            unsafe { B::unlock(state, guard) }
+        }
+        fn before_acquire(class: &'static LockClass, instance: *const (), wait: Timeout) {
+            log(std::format!(
+                "before_acquire {} {:?} {wait:?}",
+                class.name(),
+                instance
+            ));
+        }
+        fn after_acquire(class: &'static LockClass, instance: *const (), wait: Timeout) {
+            log(std::format!(
+                "after_acquire {} {:?} {wait:?}",
+                class.name(),
+                instance
+            ));
+        }
+        fn before_release(class: &'static LockClass, instance: *const ()) {
+            log(std::format!(
+                "before_release {} {:?}",
+                class.name(),
+                instance
+            ));
+        }
+        fn check_held(
+            class: &'static LockClass,
+            instance: *const (),
+            expect_held: bool,
+            caller: &'static Location<'static>,
+        ) {
+            log(std::format!(
+                "check_held {} {:?} {expect_held} line {}",
+                class.name(),
+                instance,
+                caller.line()
+            ));
+        }
+    }
+
+    // SAFETY: forwarded unchanged to `B`.
+    unsafe impl<B: TimedBackend> TimedBackend for Recording<B> {
+        unsafe fn lock_timeout(state: *mut B::State, timeout: Timeout) -> Result<B::GuardState> {
+            // SAFETY: forwarded contract.
+            unsafe { B::lock_timeout(state, timeout) }
+        }
+    }
+
+    #[test]
+    fn hooks_see_every_spin_lock_operation() {
+        let l: SpinLock<u32, Recording<StdSpin>> = Lock::new(0, lock_class!("t.hooks.spin"));
+        let at = std::format!("{:?}", &l as *const _ as *const ());
+        drop(l.lock());
+        let g = l.try_lock().unwrap();
+        assert!(l.try_lock().is_none());
+        l.assert_held();
+        let line = line!() - 1;
+        drop(g);
+        l.assert_not_held();
+        assert_eq!(
+            take_log(),
+            [
+                std::format!("before_acquire t.hooks.spin {at} Forever"),
+                std::format!("after_acquire t.hooks.spin {at} Forever"),
+                std::format!("before_release t.hooks.spin {at}"),
+                std::format!("before_acquire t.hooks.spin {at} NoWait"),
+                std::format!("after_acquire t.hooks.spin {at} NoWait"),
+                // The failed try_lock: announced, never acquired.
+                std::format!("before_acquire t.hooks.spin {at} NoWait"),
+                std::format!("check_held t.hooks.spin {at} true line {line}"),
+                std::format!("before_release t.hooks.spin {at}"),
+                std::format!("check_held t.hooks.spin {at} false line {}", line + 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn hooks_see_mutex_timeouts_and_unlock_around() {
+        let l: Mutex<u32, Recording<StdMutex>> = Lock::new(0, lock_class!("t.hooks.mutex"));
+        let at = std::format!("{:?}", &l as *const _ as *const ());
+        let c = ctx();
+        let mut g = l.lock_timeout(&c, Timeout::Millis(5)).unwrap();
+        assert!(l.lock_timeout(&c, Timeout::Millis(1)).is_err());
+        g.do_unlocked(|| ());
+        assert_eq!(g.class().name(), "t.hooks.mutex");
+        drop(g);
+        assert_eq!(
+            take_log(),
+            [
+                std::format!("before_acquire t.hooks.mutex {at} Millis(5)"),
+                std::format!("after_acquire t.hooks.mutex {at} Millis(5)"),
+                std::format!("before_acquire t.hooks.mutex {at} Millis(1)"),
+                std::format!("before_release t.hooks.mutex {at}"),
+                std::format!("before_acquire t.hooks.mutex {at} Forever"),
+                std::format!("after_acquire t.hooks.mutex {at} Forever"),
+                std::format!("before_release t.hooks.mutex {at}"),
+            ]
+        );
     }
 
     #[test]

@@ -6,8 +6,13 @@
 
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+/// Pointer-sized atomics for the lock validator's tables.
+#[cfg(all(feature = "lockdep", not(loom)))]
+pub(crate) use core::sync::atomic::{AtomicPtr, AtomicUsize};
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+#[cfg(all(feature = "lockdep", loom))]
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicUsize};
 /// Blocking primitives for the loom backends' `Forever` waits (spinning would make loom
 /// explore unbounded schedules).
 #[cfg(loom)]

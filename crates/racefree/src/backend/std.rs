@@ -14,22 +14,29 @@ use crate::sync::{spin_loop, yield_now, AtomicBool, Ordering};
 use crate::{Error, IsrSafe, Result, Semaphore, ThreadOnly, Timeout};
 
 ::std::thread_local! {
-    static IN_ISR: Cell<bool> = const { Cell::new(false) };
+    /// How many simulated ISRs this thread is nested in (0: thread context).
+    static ISR_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Sets the simulated-ISR flag of this thread, returning the previous value.
-pub(crate) fn set_in_isr(value: bool) -> bool {
-    IN_ISR.with(|f| f.replace(value))
+/// Sets the simulated-ISR nesting depth of this thread, returning the previous value.
+pub(crate) fn set_isr_depth(depth: u32) -> u32 {
+    ISR_DEPTH.with(|d| d.replace(depth))
 }
 
-/// Host [`ContextProbe`]: reports the thread-local flag set by
+/// The simulated-ISR nesting depth of this thread: 0 in thread context, `n` inside `n` nested
+/// [`with_simulated_isr`](crate::with_simulated_isr) calls.
+pub(crate) fn isr_depth() -> u32 {
+    ISR_DEPTH.with(Cell::get)
+}
+
+/// Host [`ContextProbe`]: reports the thread-local nesting depth set by
 /// [`with_simulated_isr`](crate::with_simulated_isr).
 #[derive(Debug)]
 pub enum StdProbe {}
 
 impl ContextProbe for StdProbe {
     fn in_isr() -> bool {
-        IN_ISR.with(Cell::get)
+        isr_depth() > 0
     }
 }
 
