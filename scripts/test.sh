@@ -39,7 +39,7 @@ stage_target() {
 
 stage_loom() {
 	banner "loom models"
-	(cd crates && RUSTFLAGS="--cfg loom" cargo test -p racefree --release \
+	(cd crates && RUSTFLAGS="--cfg loom" cargo test -p racefree --release --features lockdep \
 		--target-dir target/loom --test 'loom_*')
 }
 
