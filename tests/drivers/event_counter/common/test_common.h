@@ -45,4 +45,49 @@ static inline void reset_device(const struct device *dev)
 	(void)event_counter_close(dev, K_FOREVER, EVENT_COUNTER_CLOSE_PROCEED);
 }
 
+/* ---- CPUs: truly concurrent actors on SMP (seed 000 "particularly on
+ * multi-core systems"; seed 002/003 SMP). On a uniprocessor every actor is
+ * on CPU 0 and these reduce to k_thread_start() and 0.
+ */
+
+/* The CPU the caller runs on (exact for a pinned thread and in an ISR). */
+static inline unsigned int test_cpu_id(void)
+{
+	unsigned int key = arch_irq_lock();
+	unsigned int id = arch_curr_cpu()->id;
+
+	arch_irq_unlock(key);
+	return id;
+}
+
+/* The CPU a second actor should run on: the other one on SMP. */
+#define TEST_OTHER_CPU (arch_num_cpus() > 1 ? 1 : 0)
+
+/* Creates a thread that runs on `cpu` only, then starts it. Suites that pin
+ * set CONFIG_SCHED_CPU_MASK in boards/qemu_riscv64_qemu_virt_riscv64_smp.conf
+ * (without it on SMP this helper is absent, and the build says so).
+ */
+#if !defined(CONFIG_SMP) || defined(CONFIG_SCHED_CPU_MASK)
+static inline k_tid_t test_thread_start_on(int cpu, struct k_thread *thread,
+					   k_thread_stack_t *stack, size_t stack_size,
+					   k_thread_entry_t entry, void *p1, void *p2, void *p3,
+					   int prio)
+{
+	k_tid_t tid = k_thread_create(thread, stack, stack_size, entry, p1, p2, p3, prio, 0,
+				      K_FOREVER);
+
+#if defined(CONFIG_SMP)
+	/* Before the start: a running thread cannot be pinned. */
+	int ret = k_thread_cpu_pin(tid, cpu);
+
+	__ASSERT(ret == 0, "k_thread_cpu_pin: %d", ret);
+	ARG_UNUSED(ret);
+#else
+	ARG_UNUSED(cpu);
+#endif
+	k_thread_start(tid);
+	return tid;
+}
+#endif
+
 #endif /* EVENT_COUNTER_TEST_COMMON_H_ */

@@ -5,24 +5,38 @@
  * raised in real interrupt context at a high rate while reader threads
  * drain them. Every event must be accounted for:
  *   generated == seen + ignored,  seen == read + dropped + pending.
+ *
+ * On SMP the producer (and so the interrupts it raises, test_irq.h) runs on
+ * CPU 0 and the readers on CPU 1, truly in parallel (seed 000 "particularly
+ * on multi-core systems"): the ring's publish under the ISR lock and the
+ * reader's copy-out meet across CPUs, with the memory ordering a
+ * uniprocessor gives for free (seed 000 step 5). Each actor samples the CPU
+ * it ran on, and the test asserts it.
  */
 
 #include <zephyr/irq.h>
 #include <zephyr/irq_offload.h>
 #include <zephyr/ztest.h>
 
-#include <cmsis_core.h>
-
 #include "test_common.h"
+#include "test_irq.h"
 
 #define EVENTS       100000
 #define READERS      2
 #define STACK_SIZE   2048
-/* A line the lm3s6965 peripherals leave unused. */
-#define STORM_IRQ    (CONFIG_NUM_IRQS - 1)
+/* Bound on the producer, whatever the scheduling: far above its run time. */
+#define PRODUCER_BOUND_MS 120000
+#define PRODUCER_CPU 0
 
 K_THREAD_STACK_ARRAY_DEFINE(reader_stacks, READERS, STACK_SIZE);
 static struct k_thread reader_threads[READERS];
+K_THREAD_STACK_DEFINE(producer_stack, STACK_SIZE);
+static struct k_thread producer_thread;
+/* CPUs the raised interrupts' handlers ran on (bit per CPU), and how many
+ * of them did not run in interrupt context (asserted zero).
+ */
+static atomic_t isr_cpus;
+static atomic_t not_in_isr;
 
 struct reader {
 	const struct device *dev;
@@ -31,6 +45,8 @@ struct reader {
 	uint32_t last_sequence;
 	bool have_last;
 	uint32_t out_of_order;
+	/* CPUs this reader ran on (bit per CPU). */
+	uint32_t cpus;
 };
 
 /* Readers share one device: each sees increasing sequence numbers within
@@ -46,6 +62,7 @@ static void reader_entry(void *p1, void *p2, void *p3)
 		int pending = event_counter_wait(r->dev, K_MSEC(20));
 		int n;
 
+		r->cpus |= BIT(test_cpu_id());
 		if (pending == -ETIMEDOUT && r->stop) {
 			break;
 		}
@@ -71,8 +88,8 @@ static void start_readers(const struct device *dev, int prio_a, int prio_b)
 
 	for (int i = 0; i < READERS; i++) {
 		readers[i] = (struct reader){.dev = dev};
-		k_thread_create(&reader_threads[i], reader_stacks[i], STACK_SIZE, reader_entry,
-				&readers[i], NULL, NULL, prio[i], 0, K_NO_WAIT);
+		test_thread_start_on(TEST_OTHER_CPU, &reader_threads[i], reader_stacks[i],
+				     STACK_SIZE, reader_entry, &readers[i], NULL, NULL, prio[i]);
 	}
 }
 
@@ -87,8 +104,60 @@ static uint32_t stop_readers(void)
 		zassert_ok(k_thread_join(&reader_threads[i], K_SECONDS(10)), "reader hung");
 		zassert_equal(readers[i].out_of_order, 0, "reader %d saw sequence go back", i);
 		total += readers[i].read;
+		TC_PRINT("reader %d ran on CPU mask 0x%x\n", i, readers[i].cpus);
+		zassert_equal(readers[i].cpus, BIT(TEST_OTHER_CPU), "reader %d not on CPU %d", i,
+			      TEST_OTHER_CPU);
 	}
 	return total;
+}
+
+/* The producer: `events` calls of `raise` from a thread on PRODUCER_CPU, so
+ * that the interrupts run there; yields now and then for the readers of a
+ * uniprocessor. Bounded by time as well as by count.
+ */
+struct producer {
+	void (*raise)(void);
+	uint32_t events;
+	uint32_t raised;
+	uint32_t cpus;
+};
+
+static void producer_entry(void *p1, void *p2, void *p3)
+{
+	struct producer *p = p1;
+	int64_t start = k_uptime_get();
+
+	ARG_UNUSED(p2);
+	ARG_UNUSED(p3);
+	for (uint32_t i = 0; i < p->events; i++) {
+		p->cpus |= BIT(test_cpu_id());
+		p->raise();
+		p->raised++;
+		if ((i % 256) == 0) {
+			/* Let the lower-priority reader in now and then. */
+			k_msleep(1);
+			if (k_uptime_get() - start > PRODUCER_BOUND_MS) {
+				break;
+			}
+		}
+	}
+}
+
+static void run_producer(struct producer *p)
+{
+	atomic_clear(&isr_cpus);
+	atomic_clear(&not_in_isr);
+	test_thread_start_on(PRODUCER_CPU, &producer_thread, producer_stack, STACK_SIZE,
+			     producer_entry, p, NULL, NULL, K_PRIO_PREEMPT(5));
+	zassert_ok(k_thread_join(&producer_thread, K_MSEC(PRODUCER_BOUND_MS + 10000)),
+		   "producer hung");
+	zassert_equal(p->raised, p->events, "producer ran out of time after %u", p->raised);
+	TC_PRINT("producer ran on CPU mask 0x%x, its interrupts on 0x%x\n", p->cpus,
+		 (uint32_t)atomic_get(&isr_cpus));
+	zassert_equal(p->cpus, BIT(PRODUCER_CPU));
+	zassert_equal((uint32_t)atomic_get(&isr_cpus), BIT(PRODUCER_CPU),
+		      "interrupts not on the producer's CPU");
+	zassert_equal(atomic_get(&not_in_isr), 0, "handler outside interrupt context");
 }
 
 static void check_reconciled(const struct device *dev, const struct event_counter_stats *before,
@@ -114,7 +183,16 @@ static void check_reconciled(const struct device *dev, const struct event_counte
 static void pulse_from_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
+	atomic_or(&isr_cpus, BIT(test_cpu_id()));
+	if (!k_is_in_isr()) {
+		atomic_inc(&not_in_isr);
+	}
 	pulse();
+}
+
+static void raise_offload(void)
+{
+	irq_offload(pulse_from_isr, NULL);
 }
 
 ZTEST(event_counter_isr_stress, test_irq_offload_gpio_storm)
@@ -125,13 +203,7 @@ ZTEST(event_counter_isr_stress, test_irq_offload_gpio_storm)
 	zassert_ok(event_counter_get_stats(edges_dev, &before));
 	/* One reader above the producer's priority, one below. */
 	start_readers(edges_dev, K_PRIO_PREEMPT(1), K_PRIO_PREEMPT(8));
-	for (uint32_t i = 0; i < EVENTS; i++) {
-		irq_offload(pulse_from_isr, NULL);
-		if ((i % 256) == 0) {
-			/* Let the lower-priority reader in now and then. */
-			k_msleep(1);
-		}
-	}
+	run_producer(&(struct producer){.raise = raise_offload, .events = EVENTS});
 	check_reconciled(edges_dev, &before, EVENTS, stop_readers());
 }
 
@@ -140,17 +212,25 @@ static volatile uint32_t storm_raised;
 static void storm_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
+	atomic_or(&isr_cpus, BIT(test_cpu_id()));
+	if (!k_is_in_isr()) {
+		atomic_inc(&not_in_isr);
+	}
 	pulse();
 	storm_raised = storm_raised + 1;
 }
 
-ZTEST(event_counter_isr_stress, test_nvic_irq_storm_with_timer)
+static void raise_storm(void)
+{
+	test_irq_run(storm_isr, NULL);
+}
+
+/* The portable interrupt source (a spare NVIC line on Cortex-M, test_irq.h). */
+ZTEST(event_counter_isr_stress, test_irq_storm_with_timer)
 {
 	struct event_counter_stats edges_before, ticks_before;
 	uint32_t ticks_generated_before;
 
-	IRQ_CONNECT(STORM_IRQ, 1, storm_isr, NULL, 0);
-	irq_enable(STORM_IRQ);
 	storm_raised = 0;
 
 	zassert_ok(event_counter_open(edges_dev));
@@ -160,15 +240,7 @@ ZTEST(event_counter_isr_stress, test_nvic_irq_storm_with_timer)
 	ticks_generated_before = z_event_counter_source_generated(ticks_dev);
 	zassert_ok(event_counter_get_stats(ticks_dev, &ticks_before));
 
-	for (uint32_t i = 0; i < EVENTS; i++) {
-		NVIC_SetPendingIRQ(STORM_IRQ);
-		__DSB();
-		__ISB();
-		if ((i % 256) == 0) {
-			k_msleep(1);
-		}
-	}
-	irq_disable(STORM_IRQ);
+	run_producer(&(struct producer){.raise = raise_storm, .events = EVENTS});
 	check_reconciled(edges_dev, &edges_before, storm_raised, stop_readers());
 	zassert_equal(storm_raised, EVENTS, "every pended interrupt ran");
 
