@@ -560,18 +560,27 @@ mod tests {
         g.open().unwrap();
     }
 
-    #[test]
-    fn close_waits_for_last_operation() {
-        let g = Arc::new(open_gate());
+    /// Another thread begins an operation and ends it after `hold`; returns once it is in.
+    fn hold_an_operation_for(
+        g: &Arc<Gate<StdSemaphore>>,
+        hold: Duration,
+    ) -> std::thread::JoinHandle<()> {
         let started = Arc::new(std::sync::Barrier::new(2));
         let (g2, s2) = (g.clone(), started.clone());
         let h = std::thread::spawn(move || {
             let op = g2.begin().unwrap();
             s2.wait();
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(hold);
             drop(op);
         });
         started.wait();
+        h
+    }
+
+    #[test]
+    fn close_waits_for_last_operation() {
+        let g = Arc::new(open_gate());
+        let h = hold_an_operation_for(&g, Duration::from_millis(20));
         assert_eq!(
             g.close(Timeout::Forever, ClosePolicy::FailIfBusy),
             Ok(CloseOutcome::Drained)
@@ -701,15 +710,7 @@ mod tests {
     #[test]
     fn suspend_waits_for_the_last_operation() {
         let g = Arc::new(open_gate());
-        let started = Arc::new(std::sync::Barrier::new(2));
-        let (g2, s2) = (g.clone(), started.clone());
-        let h = std::thread::spawn(move || {
-            let op = g2.begin().unwrap();
-            s2.wait();
-            std::thread::sleep(Duration::from_millis(20));
-            drop(op);
-        });
-        started.wait();
+        let h = hold_an_operation_for(&g, Duration::from_millis(20));
         assert_eq!(g.suspend(Timeout::Forever), Ok(()));
         assert_eq!(g.in_flight(), 0);
         assert!(g.is_suspended());
