@@ -439,16 +439,21 @@ impl<S: Semaphore> Gate<S> {
         // it may wake synchronises through its own Acquire load of the word.
         let prev = self.word.fetch_sub(ONE_OP, Ordering::Release);
         debug_assert!(count(prev) > 0);
-        if count(prev) == 1 && prev & WAITER != 0 {
-            self.wake_waiter();
+        // The common case, nobody waiting, is one test of the waiter bits; whether this was
+        // the last operation is asked out of line (the read path's cost, BENCHMARKS.md
+        // figure 3, is the same as before suspend added a second waiter bit).
+        if prev & WAITER != 0 {
+            self.wake_waiter_if_last(prev);
         }
     }
 
     /// The last operation wakes the waiting closer or suspender: rare, so out of line.
     #[cold]
     #[inline(never)]
-    fn wake_waiter(&self) {
-        self.wake.give();
+    fn wake_waiter_if_last(&self, prev: u32) {
+        if count(prev) == 1 {
+            self.wake.give();
+        }
     }
 }
 
