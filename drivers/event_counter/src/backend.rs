@@ -39,6 +39,14 @@ unsafe impl Backend for ZephyrSpin {
     type GuardState = raw::k_spinlock_key_t;
     type Probe = ZephyrProbe;
 
+    // For the lock validator (src/lockdep.rs); constants only, no code.
+    /// `k_spin_lock()` masks interrupts on this CPU (BASEPRI, or the arch's
+    /// irq lock): an ISR cannot interrupt the holder.
+    const MASKS_INTERRUPTS: bool = true;
+    /// `k_spin_unlock()` restores the interrupt state saved by its lock, so
+    /// nested k_spinlocks must be released last-in first-out.
+    const RELEASE_LIFO: bool = true;
+
     fn new_state() -> raw::k_spinlock {
         // SAFETY: an all-zero k_spinlock is the unlocked state (K_SPINLOCK
         // zero-initialises statics the same way).
@@ -336,9 +344,9 @@ unsafe impl Semaphore for ZephyrSemaphore {
 pub enum ZephyrKernel {}
 
 impl event_counter::Kernel for ZephyrKernel {
-    type Spin = ZephyrSpin;
-    type Mutex = ZephyrMutex;
-    type Semaphore = ZephyrSemaphore;
+    type Spin = chosen::Spin;
+    type Mutex = chosen::Mutex;
+    type Semaphore = chosen::Semaphore;
 
     const TICKS_PER_SEC: u32 = zephyr::time::SYS_FREQUENCY;
 
@@ -346,6 +354,35 @@ impl event_counter::Kernel for ZephyrKernel {
         // SAFETY: reads the system clock; callable from any context.
         unsafe { raw::k_uptime_ticks() as u64 }
     }
+}
+
+/// The backends the driver's locks use ([`ZephyrKernel`]'s types): the raw
+/// ones above.
+#[cfg(not(CONFIG_EVENT_COUNTER_LOCKDEP))]
+pub mod chosen {
+    /// The ISR lock's backend.
+    pub type Spin = super::ZephyrSpin;
+    /// The thread locks' backend (devices and the driver-level structure).
+    pub type Mutex = super::ZephyrMutex;
+    /// The event semaphore.
+    pub type Semaphore = super::ZephyrSemaphore;
+}
+
+/// With `CONFIG_EVENT_COUNTER_LOCKDEP`: the same, validated (seed 000 step 3,
+/// Validate with Lockdep). `Validated` forwards every raw operation to the
+/// backend above and runs the validator in the lock hooks; the raw backends
+/// stay untouched, so with the option off nothing changes.
+#[cfg(CONFIG_EVENT_COUNTER_LOCKDEP)]
+pub mod chosen {
+    use crate::lockdep::ZephyrLockdep;
+    use racefree::lockdep::{Validated, ValidatedSemaphore};
+
+    /// The ISR lock's backend.
+    pub type Spin = Validated<super::ZephyrSpin, ZephyrLockdep>;
+    /// The thread locks' backend (devices and the driver-level structure).
+    pub type Mutex = Validated<super::ZephyrMutex, ZephyrLockdep>;
+    /// The event semaphore: a take that may wait is checked.
+    pub type Semaphore = ValidatedSemaphore<super::ZephyrSemaphore, ZephyrLockdep>;
 }
 
 /// A kernel timeout: ticks as they are, milliseconds rounded up as K_MSEC()

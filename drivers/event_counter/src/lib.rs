@@ -6,6 +6,8 @@
 //!   (`event_counter.c`) defines, the interrupt source and the C sink.
 //! - `ffi`: the `extern "C"` entry points the C API table points at.
 //! - `registry`: the driver-level structure over all instances (seed 001).
+//! - `lockdep` (`CONFIG_EVENT_COUNTER_LOCKDEP`): the lock validator's Zephyr
+//!   platform and its C API.
 //! - [`EventCounter`]: the Rust API, the same operations as the C header.
 #![no_std]
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
@@ -13,6 +15,8 @@
 
 pub mod backend;
 mod ffi;
+#[cfg(CONFIG_EVENT_COUNTER_LOCKDEP)]
+pub mod lockdep;
 mod registry;
 mod shim;
 

@@ -12,13 +12,14 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use racefree::{lock_class, Driver};
 
-use crate::ZephyrMutex;
+use crate::backend::chosen;
 
 /// Upper bound on instances; the C shim checks the devicetree against it.
 pub(crate) const MAX_DEVICES: usize = zephyr::kconfig::CONFIG_EVENT_COUNTER_MAX_DEVICES as usize;
 
-/// The event-counter driver structure.
-pub type EventCounterDriver = Driver<ZephyrMutex, MAX_DEVICES>;
+/// The event-counter driver structure. Its lock is the devices' thread-lock
+/// backend, so it is validated with them under `CONFIG_EVENT_COUNTER_LOCKDEP`.
+pub type EventCounterDriver = Driver<chosen::Mutex, MAX_DEVICES>;
 
 struct DriverCell {
     ready: AtomicBool,

@@ -13,6 +13,8 @@
 
 #include <drivers/event_counter.h>
 
+#include "lockdep_rule.h"
+
 #define EDGES_NODE DT_NODELABEL(evc_edges)
 
 static const struct device *const edges_dev = DEVICE_DT_GET(EDGES_NODE);

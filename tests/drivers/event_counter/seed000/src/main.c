@@ -11,6 +11,8 @@
 #include <zephyr/kernel.h>
 #include <zephyr/ztest.h>
 
+#include "lockdep_rule.h"
+
 #define THREAD_INCREMENTS 200000
 
 struct counter_ops {

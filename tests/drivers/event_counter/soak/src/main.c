@@ -293,4 +293,23 @@ ZTEST(event_counter_soak, test_soak)
 	zassert_equal(u.seen, u.read + u.dropped + u.pending);
 }
 
-ZTEST_SUITE(event_counter_soak, NULL, NULL, NULL, NULL, NULL);
+#ifdef CONFIG_EVENT_COUNTER_LOCKDEP
+/* The driver's lock order as the validator recorded it over the whole soak
+ * (every path the soak drives): one "held" -> "taken" line per dependency
+ * between lock classes (README, "Lock validator on target").
+ */
+static void print_lock_graph(void *fixture)
+{
+	static char graph[1024];
+	int len = event_counter_lockdep_graph(graph, sizeof(graph));
+
+	ARG_UNUSED(fixture);
+	TC_PRINT("lockdep: recorded lock graph (%d bytes, %d reports):\n%s", len,
+		 event_counter_lockdep_report_count(), graph);
+}
+#define SOAK_TEARDOWN print_lock_graph
+#else
+#define SOAK_TEARDOWN NULL
+#endif
+
+ZTEST_SUITE(event_counter_soak, NULL, NULL, NULL, NULL, SOAK_TEARDOWN);
