@@ -2,13 +2,14 @@
 //
 // Makes the application's bool Kconfig options visible to this crate as
 // `cfg`s (`#[cfg(CONFIG_SMP)]`, ...). zephyr-lang-rust does this for its own
-// `zephyr` crate only. src/shim.rs tests `CONFIG_SMP`; src/backend.rs tests
+// `zephyr` crate only. src/shim.rs tests `CONFIG_SMP`; src/ffi.rs
+// `CONFIG_PM_DEVICE` and `CONFIG_PM_DEVICE_RUNTIME`; src/backend.rs tests
 // `event_counter_inline_spin`, decided below.
 
 /// The Kconfig options this crate tests with `cfg`. Declared for rustc's
 /// `unexpected_cfgs` check: an option that is `n` is absent from the .config,
 /// so nothing else would tell rustc that the name is legitimate.
-const CFGS: &[&str] = &["CONFIG_SMP"];
+const CFGS: &[&str] = &["CONFIG_SMP", "CONFIG_PM_DEVICE", "CONFIG_PM_DEVICE_RUNTIME"];
 
 /// Set when `k_spin_lock()` is exactly `arch_irq_lock()` on ARMv7-M/ARMv8-M
 /// Mainline, so that src/backend.rs may inline it (see its module `spin`).
