@@ -27,6 +27,8 @@ STATES = {
     "ST_CLOSED": "ready, not open",
     "ST_OPEN": "open",
     "ST_ISR": "open, called from an ISR",
+    "ST_SUSPENDED_CLOSED": "suspended, not open",
+    "ST_SUSPENDED": "suspended, open",
 }
 ROW = re.compile(r'^\s*\{ (ST_\w+), "([^"]+)", "([^"]*)", (-?E?\w+), OP_\w+ \},\s*$')
 

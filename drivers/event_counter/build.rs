@@ -2,7 +2,8 @@
 //
 // Makes the application's bool Kconfig options visible to this crate as
 // `cfg`s (`#[cfg(CONFIG_SMP)]`, ...). zephyr-lang-rust does this for its own
-// `zephyr` crate only. src/shim.rs tests `CONFIG_SMP`; src/backend.rs tests
+// `zephyr` crate only. src/shim.rs tests `CONFIG_SMP`; src/ffi.rs
+// `CONFIG_PM_DEVICE` and `CONFIG_PM_DEVICE_RUNTIME`; src/backend.rs tests
 // `event_counter_inline_spin`, decided below, and `CONFIG_EVENT_COUNTER_LOCKDEP`
 // (src/lockdep.rs also `CONFIG_EVENT_COUNTER_LOCKDEP_PANIC`).
 
@@ -13,6 +14,8 @@ const CFGS: &[&str] = &[
     "CONFIG_SMP",
     "CONFIG_EVENT_COUNTER_LOCKDEP",
     "CONFIG_EVENT_COUNTER_LOCKDEP_PANIC",
+    "CONFIG_PM_DEVICE",
+    "CONFIG_PM_DEVICE_RUNTIME",
 ];
 
 /// Set when `k_spin_lock()` is exactly `arch_irq_lock()` on ARMv7-M/ARMv8-M

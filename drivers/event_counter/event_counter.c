@@ -18,6 +18,8 @@
 #include <zephyr/drivers/gpio.h>
 #include <zephyr/init.h>
 #include <zephyr/kernel.h>
+#include <zephyr/pm/device.h>
+#include <zephyr/pm/device_runtime.h>
 #include <zephyr/sys/util.h>
 
 #include <drivers/event_counter.h>
@@ -44,6 +46,10 @@ int z_event_counter_rs_set_sink(const struct device *dev, event_counter_sink_t s
 int z_event_counter_rs_notify(const struct device *dev);
 int z_event_counter_rs_remove(const struct device *dev, int64_t timeout_ticks);
 int z_event_counter_rs_restore(const struct device *dev);
+#if defined(CONFIG_PM_DEVICE)
+int z_event_counter_rs_suspend(const struct device *dev, int64_t timeout_ticks);
+int z_event_counter_rs_resume(const struct device *dev);
+#endif
 
 /* ---- Interrupt trampolines: ISR context, no locks, no logging ------------ */
 
@@ -78,14 +84,56 @@ static gpio_flags_t event_counter_edge_flags(uint32_t edge)
 	}
 }
 
+#if defined(CONFIG_PM_DEVICE_RUNTIME)
+/* Runtime PM of the GPIO controller: an armed pin interrupt holds one usage
+ * reference on its controller, so that the controller is active exactly while
+ * some counter listens on it (seed 002: reference tracking). `gpio_pm_armed`
+ * records whether this device holds it; the compare-and-set makes the
+ * reference follow arm/disarm transitions only, however often the settings
+ * are re-applied. Calls may overlap (Rust applies settings with its thread
+ * lock released, then revalidates and applies the newest state again), so
+ * the last call decides both the pin and the reference.
+ */
+static int event_counter_gpio_set_pm(const struct event_counter_config *config,
+				     struct event_counter_data *data, bool enabled, uint32_t edge)
+{
+	int ret;
+
+	if (!enabled) {
+		ret = gpio_pin_interrupt_configure_dt(&config->gpio, GPIO_INT_DISABLE);
+		if (ret == 0 && atomic_cas(&data->gpio_pm_armed, 1, 0)) {
+			/* The controller may suspend now; nothing of ours needs it. */
+			(void)pm_device_runtime_put(config->gpio.port);
+		}
+		return ret;
+	}
+	if (atomic_cas(&data->gpio_pm_armed, 0, 1)) {
+		ret = pm_device_runtime_get(config->gpio.port);
+		if (ret < 0) {
+			atomic_clear(&data->gpio_pm_armed);
+			return ret;
+		}
+	}
+	ret = gpio_pin_interrupt_configure_dt(&config->gpio, event_counter_edge_flags(edge));
+	if (ret < 0 && atomic_cas(&data->gpio_pm_armed, 1, 0)) {
+		(void)pm_device_runtime_put(config->gpio.port);
+	}
+	return ret;
+}
+#endif
+
 int z_event_counter_source_set(const struct device *dev, bool enabled, uint32_t edge)
 {
 	const struct event_counter_config *config = dev->config;
 	struct event_counter_data *data = dev->data;
 
 	if (config->gpio.port != NULL) {
+#if defined(CONFIG_PM_DEVICE_RUNTIME)
+		return event_counter_gpio_set_pm(config, data, enabled, edge);
+#else
 		return gpio_pin_interrupt_configure_dt(
 			&config->gpio, enabled ? event_counter_edge_flags(edge) : GPIO_INT_DISABLE);
+#endif
 	}
 	if (enabled) {
 		k_timer_start(&data->timer, K_USEC(config->timer_period_us),
@@ -155,6 +203,133 @@ static int event_counter_init(const struct device *dev)
 	/* Last step: Rust publishes the device as ready only if all of it succeeded. */
 	return z_event_counter_rs_init(dev, data->rust_state, sizeof(data->rust_state));
 }
+
+/* ---- Power management (issue 13) ----------------------------------------- *
+ *
+ * Seed 001, *Shutdown*: a suspend is a close that keeps the session. It
+ * switches the source off, then drains the calls in flight through the same
+ * racefree Gate that close uses (crates/event-counter/src/device.rs,
+ * Device::suspend), bounded by CONFIG_EVENT_COUNTER_PM_DRAIN_TIMEOUT_MS. No
+ * second state machine lives here: the PM core keeps its record, the Rust
+ * device its own, and an action changes the PM core's record only when the
+ * Rust side succeeded.
+ */
+#if defined(CONFIG_PM_DEVICE)
+static int event_counter_pm_action(const struct device *dev, enum pm_device_action action)
+{
+	int ret;
+
+	switch (action) {
+	case PM_DEVICE_ACTION_SUSPEND:
+		/* 0; -EBUSY: calls did not drain in time, refused, the device is
+		 * active and usable as before; -EALREADY.
+		 */
+		ret = z_event_counter_rs_suspend(
+			dev, K_MSEC(CONFIG_EVENT_COUNTER_PM_DRAIN_TIMEOUT_MS).ticks);
+		break;
+	case PM_DEVICE_ACTION_RESUME:
+		ret = z_event_counter_rs_resume(dev);
+		break;
+	default:
+		/* TURN_ON/TURN_OFF come from a power domain cutting or restoring
+		 * power. The counter has no power of its own: a device that is
+		 * turned off was suspended first (the PM core only turns off
+		 * suspended devices) and stays so, and pm_device_action_run records
+		 * the domain's state whatever we answer.
+		 */
+		return -ENOTSUP;
+	}
+	/* A removed (hot-unplugged) or never-ready device answers -ENODEV: its
+	 * source is already off and its binding released, there is nothing to
+	 * suspend or resume. -ENOTSUP is the answer the PM core tolerates: a
+	 * system suspend (pm_suspend_devices) skips such a device, where any
+	 * other error would abort the whole system suspend because of a device
+	 * that is not even there. The PM core keeps its record on an error, so
+	 * after event_counter_restore() the two records agree again (the Rust
+	 * device comes back in the power state it was removed in).
+	 */
+	if (ret == -ENODEV) {
+		return -ENOTSUP;
+	}
+	/* Already in the target state: done. pm_device_action_run() never asks
+	 * for the state its record already holds, but runtime PM's last put
+	 * suspends whatever the record says (e.g. after an explicit suspend of
+	 * an open device), and failing it would keep the usage count up. When
+	 * the records disagree this realigns the PM core's with the device's.
+	 */
+	if (ret == -EALREADY) {
+		return 0;
+	}
+	return ret;
+}
+#endif
+
+#if defined(CONFIG_PM_DEVICE_RUNTIME)
+/* Runtime PM: an open session holds one usage reference on its device, so an
+ * unused device suspends and an open one never does behind its client's back
+ * (seed 002: the usage count is reference tracking). Rust calls these from
+ * open, close, remove and restore (drivers/event_counter/src/ffi.rs), thread
+ * context only, so the synchronous get/put are safe to use.
+ */
+static void event_counter_pm_repay(const struct device *dev)
+{
+	struct event_counter_data *data = dev->data;
+	atomic_val_t owed;
+	int ret;
+
+	while ((owed = atomic_get(&data->pm_owed)) > 0) {
+		if (!atomic_cas(&data->pm_owed, owed, owed - 1)) {
+			continue;
+		}
+		ret = pm_device_runtime_put(dev);
+		if (ret < 0 && ret != -EALREADY) {
+			/* Still refused (removed, or calls still in flight): keep it. */
+			atomic_inc(&data->pm_owed);
+			return;
+		}
+	}
+}
+
+/* Takes the session's reference (resuming the device if it was unused). On
+ * success it also settles references owed by earlier sessions: the count is
+ * at least 1 + owed now, so those puts only count down, without an action.
+ */
+int z_event_counter_pm_session_get(const struct device *dev)
+{
+	int ret = pm_device_runtime_get(dev);
+
+	if (ret < 0) {
+		/* The resume answered -ENOTSUP: removed (see the PM action). */
+		return ret == -ENOTSUP ? -ENODEV : ret;
+	}
+	event_counter_pm_repay(dev);
+	return 0;
+}
+
+/* Releases a session's reference (closed, failed open, or removed). If the PM
+ * core refuses (the suspend that the last put runs did not drain, or the
+ * device was removed and answers -ENOTSUP) it keeps counting the reference:
+ * it is recorded as owed and released at the next open or restore.
+ */
+void z_event_counter_pm_session_put(const struct device *dev)
+{
+	struct event_counter_data *data = dev->data;
+	int ret = pm_device_runtime_put(dev);
+
+	/* -EALREADY: the count is 0 already (runtime PM was enabled after the
+	 * open, which resets it): nothing is held.
+	 */
+	if (ret < 0 && ret != -EALREADY) {
+		atomic_inc(&data->pm_owed);
+	}
+}
+
+/* After a restore: release what the removal could not. */
+void z_event_counter_pm_restored(const struct device *dev)
+{
+	event_counter_pm_repay(dev);
+}
+#endif
 
 static const struct event_counter_driver_api event_counter_api = {
 	.open = z_event_counter_rs_open,
@@ -234,6 +409,7 @@ BUILD_ASSERT(DT_NUM_INST_STATUS_OKAY(DT_DRV_COMPAT) <= CONFIG_EVENT_COUNTER_MAX_
 	static struct event_counter_event                                                          \
 		event_counter_ring_##inst[DT_INST_PROP(inst, capture_depth)];                       \
 	static struct event_counter_data event_counter_data_##inst;                                \
+	PM_DEVICE_DT_INST_DEFINE(inst, event_counter_pm_action);                                   \
 	static const struct event_counter_config event_counter_config_##inst = {                   \
 		.ring = event_counter_ring_##inst,                                                 \
 		.capture_depth = DT_INST_PROP(inst, capture_depth),                                \
@@ -243,7 +419,8 @@ BUILD_ASSERT(DT_NUM_INST_STATUS_OKAY(DT_DRV_COMPAT) <= CONFIG_EVENT_COUNTER_MAX_
 		.name = DT_NODE_FULL_NAME(DT_DRV_INST(inst)),                                      \
 		.gpio = GPIO_DT_SPEC_INST_GET_OR(inst, gpios, {0}),                                \
 	};                                                                                         \
-	DEVICE_DT_INST_DEFINE(inst, event_counter_init, NULL, &event_counter_data_##inst,          \
+	DEVICE_DT_INST_DEFINE(inst, event_counter_init, PM_DEVICE_DT_INST_GET(inst),               \
+			      &event_counter_data_##inst,                                          \
 			      &event_counter_config_##inst, POST_KERNEL,                           \
 			      CONFIG_EVENT_COUNTER_INIT_PRIORITY, &event_counter_api);
 

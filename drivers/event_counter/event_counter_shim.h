@@ -42,6 +42,18 @@ struct event_counter_data {
 	};
 	/* Timer sources: expiries the kernel reported up to the last stop. */
 	uint32_t timer_expiries;
+#if defined(CONFIG_PM_DEVICE_RUNTIME)
+	/* Runtime PM usage references of ended sessions that the PM core could
+	 * not release yet (its suspend was refused, or the device is removed):
+	 * released at the next open or restore, so that none is ever lost
+	 * (seed 002: the usage count is reference tracking).
+	 */
+	atomic_t pm_owed;
+	/* GPIO sources: 1 while the pin interrupt is armed and this device
+	 * holds a runtime PM reference on its GPIO controller.
+	 */
+	atomic_t gpio_pm_armed;
+#endif
 };
 
 /* Enable or disable the interrupt source (thread context; called by Rust). */

@@ -15,9 +15,33 @@
  *   -EBUSY     already open, or close timed out with operations in flight
  *   -EALREADY  close already in progress; restore of a device that is present
  *   -EINVAL    invalid argument (NULL buffer, zero length, bad setting)
- *   -EAGAIN    nothing to wait for and K_NO_WAIT given
+ *   -EAGAIN    nothing to wait for and K_NO_WAIT given; or the device is
+ *              suspended (power management): try again after resume
  *   -ETIMEDOUT timeout expired
  *   -EPERM     thread-only call made from interrupt context
+ *
+ * Power management (CONFIG_PM_DEVICE). Every instance has a PM action
+ * callback: PM_DEVICE_ACTION_SUSPEND switches the interrupt source off, then
+ * refuses new calls and waits up to CONFIG_EVENT_COUNTER_PM_DRAIN_TIMEOUT_MS
+ * for the calls in flight (a blocked event_counter_wait() is woken and returns
+ * -EAGAIN). If they do not leave in time the suspend fails with -EBUSY and the
+ * device stays active and usable. While suspended, the calls of a session
+ * (read, wait, configure, get_settings, set_sink, notify) and opening a closed
+ * device return -EAGAIN; close, get_stats and remove work as always; edges
+ * reach nothing (the source is off), a timer source does not run. RESUME
+ * re-arms the source as it was and admits calls again. -EAGAIN rather than
+ * -EBUSY, because -EBUSY already means "your close or suspend was refused";
+ * -EAGAIN says "nothing wrong with the call, try again later", as for
+ * K_NO_WAIT. TURN_ON/TURN_OFF answer -ENOTSUP. A removed device answers
+ * -ENOTSUP to both actions (a system suspend skips it), keeps its power
+ * state and comes back in it on event_counter_restore().
+ *
+ * Runtime PM (CONFIG_PM_DEVICE_RUNTIME, devicetree
+ * `zephyr,pm-device-runtime-auto;`): an open session holds one usage
+ * reference (event_counter_open() takes it and resumes the device; close,
+ * or remove, releases it), so an unused device suspends and an open one never
+ * does behind its client's back. An armed GPIO source also holds one reference
+ * on its GPIO controller.
  */
 
 #ifndef EVENT_COUNTER_DRIVERS_EVENT_COUNTER_H_
@@ -147,6 +171,8 @@ uint32_t z_event_counter_source_generated(const struct device *dev);
  *
  * @retval 0 opened
  * @retval -EBUSY already open, or a forced close still has operations in flight
+ * @retval -EAGAIN suspended (power management): resume first. With runtime PM
+ *         the open resumes the device itself.
  * @retval -ENODEV NULL, not ready, removed, or the driver is (being) deinitialised
  * @retval -EPERM called from an ISR
  */
@@ -188,6 +214,7 @@ static inline int event_counter_close(const struct device *dev, k_timeout_t time
  *
  * @return number of events copied (0 when none are pending)
  * @retval -EINVAL NULL buffer or @p max_events == 0
+ * @retval -EAGAIN suspended: try again after resume
  * @retval -EBADF not open, or closing
  * @retval -ENODEV NULL, not ready, or removed
  * @retval -EPERM called from an ISR
@@ -205,7 +232,8 @@ static inline int event_counter_read(const struct device *dev, struct event_coun
  * @brief Wait until at least one event is pending.
  *
  * @return number of pending events (> 0)
- * @retval -EAGAIN none pending and @p timeout is K_NO_WAIT
+ * @retval -EAGAIN none pending and @p timeout is K_NO_WAIT; or suspended
+ *         (also while waiting: a suspend wakes the waiter)
  * @retval -ETIMEDOUT none arrived within @p timeout
  * @retval -EBADF not open, or closed while waiting
  * @retval -EINVAL absolute timeout
@@ -225,6 +253,7 @@ static inline int event_counter_wait(const struct device *dev, k_timeout_t timeo
  *
  * @retval 0 applied
  * @retval -EINVAL NULL settings or a value out of range (nothing changed)
+ * @retval -EAGAIN suspended: try again after resume
  * @retval -EBADF not open
  * @retval -ENODEV NULL, not ready, or removed
  * @retval -EPERM called from an ISR
@@ -243,6 +272,7 @@ static inline int event_counter_configure(const struct device *dev,
  *
  * @retval 0 success
  * @retval -EINVAL NULL settings
+ * @retval -EAGAIN suspended: try again after resume
  * @retval -EBADF not open
  * @retval -ENODEV NULL, not ready, or removed
  * @retval -EPERM called from an ISR
@@ -279,6 +309,7 @@ static inline int event_counter_get_stats(const struct device *dev,
  * @brief Install (or, with NULL, remove) the notification sink.
  *
  * @retval 0 success
+ * @retval -EAGAIN suspended: try again after resume
  * @retval -EBADF not open
  * @retval -ENODEV NULL, not ready, or removed
  * @retval -EPERM called from an ISR
@@ -296,7 +327,7 @@ static inline int event_counter_set_sink(const struct device *dev, event_counter
  * @brief Call the sink with the pending count, with no driver lock held (seed 001).
  *
  * @return the sink's return value when it ran against unchanged driver state
- * @retval -EAGAIN the settings or the sink changed, or the device was closed
+ * @retval -EAGAIN suspended; or the settings or the sink changed, or the device was closed
  *         or removed, while the sink ran; the result was discarded and the
  *         caller may notify again
  * @retval -EINVAL no sink installed

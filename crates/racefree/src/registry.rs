@@ -135,11 +135,15 @@ impl<B: TimedBackend, const N: usize> Driver<B, N> {
     /// Detaches `index` if it still holds `attachment`; a no-op if it was
     /// detached by index meanwhile (and perhaps attached again by another
     /// client, whose attachment stays).
-    fn release(&self, ctx: &ThreadContext, index: usize, attachment: u32) {
+    /// Returns whether it detached.
+    fn release(&self, ctx: &ThreadContext, index: usize, attachment: u32) -> bool {
         let mut s = self.state.lock(ctx);
         if s.open[index] && s.attachment[index] == attachment {
             s.open[index] = false;
             s.open_devices -= 1;
+            true
+        } else {
+            false
         }
     }
 
@@ -201,6 +205,16 @@ impl<B: TimedBackend, const N: usize> DeviceTicket<'_, B, N> {
         core::mem::forget(self);
         index
     }
+
+    /// Detaches as dropping the ticket does, and tells whether this ticket's attachment was
+    /// still in place: `false` if [`Driver::detach_index`] detached it meanwhile. A driver
+    /// that holds something more per attachment (a power-management usage reference) gives
+    /// it back exactly once: here when `true`, else where `detach_index` succeeded.
+    pub fn release(self, ctx: &ThreadContext) -> bool {
+        let (driver, index, attachment) = (self.driver, self.index, self.attachment);
+        core::mem::forget(self);
+        driver.release(ctx, index, attachment)
+    }
 }
 
 impl<B: TimedBackend, const N: usize> Drop for DeviceTicket<'_, B, N> {
@@ -212,7 +226,7 @@ impl<B: TimedBackend, const N: usize> Drop for DeviceTicket<'_, B, N> {
         // SAFETY: the ticket was created with thread-context evidence and is `!Send`, so it is
         // dropped on that same thread, in thread context.
         let ctx = unsafe { ThreadContext::new_unchecked() };
-        self.driver.release(&ctx, self.index, self.attachment);
+        let _ = self.driver.release(&ctx, self.index, self.attachment);
     }
 }
 
@@ -266,6 +280,27 @@ mod tests {
         drop(failing_open);
         assert_eq!(d.attached(&c), 1, "the next client stays attached");
         assert_eq!(d.attach(&c, 1).err(), Some(Error::Busy));
+        assert_eq!(d.detach_index(&c, next_client), Ok(()));
+        assert_eq!(d.deinit(&c), Ok(()));
+    }
+
+    /// Issue 13: what the driver holds per attachment (a runtime PM usage reference) is given
+    /// back once, by whichever of the failing open and the removal detached it.
+    #[test]
+    fn ticket_release_says_who_detached() {
+        let d: Driver<StdMutex, 2> = Driver::new(lock_class!("t.drv.rel"));
+        // SAFETY: not moved after this, not used yet.
+        unsafe { d.init() };
+        let c = ctx();
+        let failing_open = d.attach(&c, 0).unwrap();
+        assert!(failing_open.release(&c), "still attached: this open detaches");
+        assert_eq!(d.attached(&c), 0);
+
+        let failing_open = d.attach(&c, 0).unwrap();
+        assert_eq!(d.detach_index(&c, 0), Ok(()), "removed meanwhile: the removal detaches");
+        let next_client = d.attach(&c, 0).unwrap().keep();
+        assert!(!failing_open.release(&c), "not this open's to give back");
+        assert_eq!(d.attached(&c), 1, "the next client stays attached");
         assert_eq!(d.detach_index(&c, next_client), Ok(()));
         assert_eq!(d.deinit(&c), Ok(()));
     }

@@ -56,19 +56,39 @@ unsafe extern "C" fn z_event_counter_rs_on_event(state: *mut c_void, cycles: u32
     unsafe { shim::on_event(state, cycles) }
 }
 
-/// Open: attach to the driver-level structure first (its lock is taken and
+/// Open: take the session's runtime PM reference (which resumes an unused
+/// device), attach to the driver-level structure (its lock is taken and
 /// released inside), then open the device with no driver lock held.
+///
+/// Seed 003's check-then-allocate lesson: every reference taken on the way
+/// is a guard that gives it back when a later step fails, so a failed open
+/// (already open, suspended, driver deinitialised) leaks neither a driver
+/// ticket nor a PM usage count.
 pub(crate) fn open(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
     let device = shim::device(dev).ok_or(Error::Gone)?;
     let driver = registry::driver().ok_or(Error::Gone)?;
+    // Released on drop: if the attach fails, here.
+    let usage = pm::SessionRef::acquire(dev)?;
     let ticket = driver.attach(ctx, shim::index(dev)).map_err(|e| match e {
         // The driver is being deinitialised: there is no device to open.
         Error::Closed => Error::Gone,
         other => other,
     })?;
-    // On failure the ticket drops here and detaches again.
-    device.open(ctx)?;
+    if let Err(e) = device.open(ctx) {
+        // The usage reference belongs to the attachment, and is given back
+        // by whoever ends it: this open, or a `remove` (or `close`) that
+        // detached it by index meanwhile and released it there.
+        if !ticket.release(ctx) {
+            usage.keep();
+            // Only a `remove` detaches an open still under way: whatever
+            // this open ran into (with runtime PM, possibly a device that a
+            // restore meanwhile brought back suspended), it was removed.
+            return Err(Error::Gone);
+        }
+        return Err(e);
+    }
     ticket.keep();
+    usage.keep();
     Ok(())
 }
 
@@ -81,9 +101,13 @@ pub(crate) fn close(
 ) -> Result<()> {
     let device = shim::device(dev).ok_or(Error::Gone)?;
     device.close(ctx, timeout, policy)?;
-    if let Some(driver) = registry::driver() {
-        // Err(Invalid) only if the device was opened around the registry.
-        let _ = driver.detach_index(ctx, shim::index(dev));
+    // Err(Invalid) if a `remove` detached the device meanwhile (it released
+    // the usage reference then), or if it was opened around the registry.
+    let detached = registry::driver()
+        .is_some_and(|driver| driver.detach_index(ctx, shim::index(dev)).is_ok());
+    if detached {
+        // The attachment ended here: so does its runtime PM reference.
+        pm::release_session(dev);
     }
     Ok(())
 }
@@ -215,9 +239,15 @@ pub(crate) fn remove(dev: *const raw::device, ctx: &ThreadContext, timeout: Time
     let device = shim::device(dev).ok_or(Error::Gone)?;
     let result = device.remove(ctx, timeout);
     if matches!(result, Ok(()) | Err(Error::TimedOut)) {
-        // Removed (even if users were still in flight).
-        if let Some(driver) = registry::driver() {
-            let _ = driver.detach_index(ctx, shim::index(dev));
+        // Removed (even if users were still in flight). The removal ended an
+        // attachment (an open session, or an open still under way) if and
+        // only if it detaches one here; after a driver deinit none is left.
+        let ended_session = registry::driver()
+            .is_some_and(|driver| driver.detach_index(ctx, shim::index(dev)).is_ok());
+        if ended_session {
+            // The PM core cannot suspend a removed device, so this reference
+            // is kept as owed and released by `restore` (see the C shim).
+            pm::release_session(dev);
         }
     }
     result
@@ -227,7 +257,9 @@ pub(crate) fn remove(dev: *const raw::device, ctx: &ThreadContext, timeout: Time
 /// only once the device is known to be removed, under its thread lock.
 pub(crate) fn restore(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
     let device = shim::device(dev).ok_or(Error::Gone)?;
-    device.restore(ctx, || ShimSource::attach(dev))
+    device.restore(ctx, || ShimSource::attach(dev))?;
+    pm::restored(dev);
+    Ok(())
 }
 
 #[no_mangle]
@@ -240,6 +272,100 @@ extern "C" fn z_event_counter_rs_remove(dev: *const raw::device, timeout_ticks: 
 #[no_mangle]
 extern "C" fn z_event_counter_rs_restore(dev: *const raw::device) -> c_int {
     thread_entry!(dev, |_device, ctx| errno(restore(dev, &ctx)))
+}
+
+/// `PM_DEVICE_ACTION_SUSPEND` (the C shim's PM action callback): drains for
+/// at most `timeout_ticks` (`CONFIG_EVENT_COUNTER_PM_DRAIN_TIMEOUT_MS`).
+#[cfg(CONFIG_PM_DEVICE)]
+#[no_mangle]
+extern "C" fn z_event_counter_rs_suspend(dev: *const raw::device, timeout_ticks: i64) -> c_int {
+    thread_entry!(dev, |device, ctx| {
+        errno(CloseRequest::timeout_from_ticks(timeout_ticks).and_then(|t| device.suspend(&ctx, t)))
+    })
+}
+
+/// `PM_DEVICE_ACTION_RESUME` (the C shim's PM action callback).
+#[cfg(CONFIG_PM_DEVICE)]
+#[no_mangle]
+extern "C" fn z_event_counter_rs_resume(dev: *const raw::device) -> c_int {
+    thread_entry!(dev, |device, ctx| errno(device.resume(&ctx)))
+}
+
+/// Runtime PM (`CONFIG_PM_DEVICE_RUNTIME`): an open session holds one usage
+/// reference on its device (seed 002: the usage count is reference
+/// tracking). Without runtime PM everything here is empty and inlined away.
+mod pm {
+    use event_counter::Result;
+    #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+    use racefree::Error;
+    use zephyr::raw;
+
+    #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+    extern "C" {
+        fn z_event_counter_pm_session_get(dev: *const raw::device) -> core::ffi::c_int;
+        fn z_event_counter_pm_session_put(dev: *const raw::device);
+        fn z_event_counter_pm_restored(dev: *const raw::device);
+    }
+
+    /// A usage reference taken for a session that is not open yet: released
+    /// on drop unless [`SessionRef::keep`] hands it to the session.
+    pub(super) struct SessionRef {
+        #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+        dev: *const raw::device,
+    }
+
+    impl SessionRef {
+        /// `pm_device_runtime_get()`: resumes the device if it was unused.
+        pub(super) fn acquire(dev: *const raw::device) -> Result<SessionRef> {
+            #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+            {
+                // SAFETY: `dev` is a ready event-counter device (checked by
+                // the caller); thread context (the caller holds a
+                // ThreadContext), which the synchronous get needs.
+                match unsafe { z_event_counter_pm_session_get(dev) } {
+                    0 => Ok(SessionRef { dev }),
+                    errno => Err(Error::from_errno(errno).unwrap_or(Error::Invalid)),
+                }
+            }
+            #[cfg(not(CONFIG_PM_DEVICE_RUNTIME))]
+            {
+                let _ = dev;
+                Ok(SessionRef {})
+            }
+        }
+
+        /// The open succeeded: the session owns the reference now.
+        pub(super) fn keep(self) {
+            core::mem::forget(self);
+        }
+    }
+
+    impl Drop for SessionRef {
+        fn drop(&mut self) {
+            #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+            release_session(self.dev);
+        }
+    }
+
+    /// `pm_device_runtime_put()` for a session that ended.
+    pub(super) fn release_session(dev: *const raw::device) {
+        #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+        // SAFETY: as in `SessionRef::acquire`.
+        unsafe {
+            z_event_counter_pm_session_put(dev)
+        };
+        let _ = dev;
+    }
+
+    /// After a restore: releases the reference a removal could not.
+    pub(super) fn restored(dev: *const raw::device) {
+        #[cfg(CONFIG_PM_DEVICE_RUNTIME)]
+        // SAFETY: as in `SessionRef::acquire`.
+        unsafe {
+            z_event_counter_pm_restored(dev)
+        };
+        let _ = dev;
+    }
 }
 
 #[no_mangle]

@@ -8,6 +8,7 @@
  */
 
 #include <zephyr/irq_offload.h>
+#include <zephyr/pm/device.h>
 #include <zephyr/ztest.h>
 
 #include "test_common.h"
@@ -22,6 +23,8 @@ enum state {
 	ST_CLOSED,    /* ready, not open */
 	ST_OPEN,      /* open */
 	ST_ISR,       /* open, called from interrupt context */
+	ST_SUSPENDED_CLOSED, /* ready, not open, suspended (PM_DEVICE_ACTION_SUSPEND) */
+	ST_SUSPENDED, /* open, then suspended */
 };
 
 enum op {
@@ -135,6 +138,22 @@ static const struct bad_input table[] = {
 	{ ST_ISR, "event_counter_restore", "-", -EPERM, OP_RESTORE },
 	{ ST_ISR, "event_counter_driver_pre_deinit", "-", -EPERM, OP_DRIVER_PRE_DEINIT },
 	{ ST_ISR, "event_counter_driver_deinit", "-", -EPERM, OP_DRIVER_DEINIT },
+	{ ST_SUSPENDED_CLOSED, "event_counter_open", "suspended: resume first", -EAGAIN, OP_OPEN },
+	{ ST_SUSPENDED_CLOSED, "event_counter_close", "never opened", -EBADF, OP_CLOSE },
+	{ ST_SUSPENDED_CLOSED, "event_counter_read", "-", -EBADF, OP_READ },
+	{ ST_SUSPENDED_CLOSED, "event_counter_get_stats", "-", 0, OP_GET_STATS },
+	{ ST_SUSPENDED_CLOSED, "event_counter_restore", "present (suspended)", -EALREADY, OP_RESTORE },
+	{ ST_SUSPENDED, "event_counter_open", "already open", -EBUSY, OP_OPEN },
+	{ ST_SUSPENDED, "event_counter_close", "closes; stays suspended", 0, OP_CLOSE },
+	{ ST_SUSPENDED, "event_counter_read", "-", -EAGAIN, OP_READ },
+	{ ST_SUSPENDED, "event_counter_wait", "K_NO_WAIT", -EAGAIN, OP_WAIT_NO_WAIT },
+	{ ST_SUSPENDED, "event_counter_wait", "K_MSEC(1)", -EAGAIN, OP_WAIT_1MS },
+	{ ST_SUSPENDED, "event_counter_configure", "-", -EAGAIN, OP_CONFIGURE },
+	{ ST_SUSPENDED, "event_counter_get_settings", "-", -EAGAIN, OP_GET_SETTINGS },
+	{ ST_SUSPENDED, "event_counter_get_stats", "-", 0, OP_GET_STATS },
+	{ ST_SUSPENDED, "event_counter_set_sink", "-", -EAGAIN, OP_SET_SINK },
+	{ ST_SUSPENDED, "event_counter_notify", "-", -EAGAIN, OP_NOTIFY },
+	{ ST_SUSPENDED, "event_counter_restore", "present (suspended)", -EALREADY, OP_RESTORE },
 };
 /* END BAD INPUT TABLE */
 /* clang-format on */
@@ -242,8 +261,11 @@ static void run_rows(enum state state)
 			continue;
 		}
 		reset_device(edges_dev);
-		if (state == ST_OPEN || state == ST_ISR) {
+		if (state == ST_OPEN || state == ST_ISR || state == ST_SUSPENDED) {
 			zassert_ok(event_counter_open(edges_dev));
+		}
+		if (state == ST_SUSPENDED || state == ST_SUSPENDED_CLOSED) {
+			zassert_ok(pm_device_action_run(edges_dev, PM_DEVICE_ACTION_SUSPEND));
 		}
 		if (state == ST_ISR) {
 			struct isr_call call = {.row = row};
@@ -252,6 +274,9 @@ static void run_rows(enum state state)
 			result = call.result;
 		} else {
 			result = run_op(row->op, device_for(state));
+		}
+		if (state == ST_SUSPENDED || state == ST_SUSPENDED_CLOSED) {
+			zassert_ok(pm_device_action_run(edges_dev, PM_DEVICE_ACTION_RESUME));
 		}
 		zassert_equal(result, row->expected, "row %u: %s (%s): got %d, documented %d",
 			      (unsigned int)i, row->entry, row->input, result, row->expected);
@@ -302,6 +327,20 @@ ZTEST(event_counter_bad_input, test_isr_context)
 {
 	run_rows(ST_ISR);
 	zassert_equal(event_counter_open(edges_dev), -EBUSY, "ISR calls changed nothing");
+}
+
+/* Suspended (CONFIG_PM_DEVICE): calls of the session answer -EAGAIN, "try
+ * again after resume"; the session itself (close) and the statistics work.
+ */
+ZTEST(event_counter_bad_input, test_suspended_device)
+{
+	run_rows(ST_SUSPENDED_CLOSED);
+	run_rows(ST_SUSPENDED);
+	/* Rejected calls changed nothing: resumed, it opens and counts. */
+	reset_device(edges_dev);
+	zassert_ok(event_counter_open(edges_dev));
+	pulse();
+	zassert_equal(event_counter_wait(edges_dev, K_NO_WAIT), 1);
 }
 
 ZTEST_SUITE(event_counter_bad_input, NULL, setup, NULL, NULL, NULL);
