@@ -16,8 +16,8 @@ source scripts/zephyr-env.sh
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-echo "== Rust: thumbv7m-none-eabi target, nightly Miri (for the UB check)"
-rustup target add thumbv7m-none-eabi thumbv7em-none-eabi
+echo "== Rust: Cortex-M and RISC-V targets, nightly Miri (for the UB check)"
+rustup target add thumbv7m-none-eabi thumbv7em-none-eabi riscv64imac-unknown-none-elf
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
 	rustup toolchain install nightly --profile minimal --component miri,rust-src ||
 		echo "setup: nightly Miri unavailable; scripts/test.sh will say it skipped Miri"
@@ -25,13 +25,24 @@ fi
 
 if [ "$want_zephyr" = 1 ]; then
 	echo "== Zephyr build tools"
+	# Cortex-M (qemu_cortex_m3, nrf52840dk) and RISC-V SMP
+	# (qemu_riscv64/qemu_virt_riscv64/smp) toolchains and emulators.
 	need=()
-	for pkg in gcc-arm-none-eabi cmake ninja-build device-tree-compiler libclang-dev qemu-system-arm; do
+	for pkg in gcc-arm-none-eabi cmake ninja-build device-tree-compiler libclang-dev \
+		qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc; do
 		dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 	done
 	if [ "${#need[@]}" -gt 0 ]; then
 		as_root apt-get update -qq
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+		# A newer qemu-utils than the release's (some images carry one from
+		# backports) blocks the release's qemu-system-*: install the matching one.
+		extra=()
+		want=$(apt-cache policy qemu-system-arm | awk '/Candidate:/ {print $2}')
+		have=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+		if [ -n "$have" ] && [ -n "$want" ] && [ "$have" != "$want" ]; then
+			extra=(--allow-downgrades "qemu-utils=$want")
+		fi
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" "${extra[@]}"
 	fi
 	reqs=(west)
 	if [ "$EVENT_COUNTER_ZEPHYR_FOUND" = 1 ]; then

@@ -10,8 +10,11 @@
 #         and clippy is clean.
 # loom:   racefree's loom models (exhaustive interleavings).
 # miri:   the Miri subset named in README (skipped, saying so, without Miri).
-# zephyr: twister on qemu_cortex_m3: every suite under tests/, the demo and
-#         the C sample; skipped, saying so, when no Zephyr workspace is found.
+# zephyr: twister on qemu_cortex_m3 (+ nrf52840dk build-only) and on
+#         qemu_riscv64/qemu_virt_riscv64/smp, one run per toolchain: every suite
+#         under tests/, the demo and the C sample; each platform is skipped,
+#         saying why, when its toolchain is missing, and all of it when no
+#         Zephyr workspace is found.
 # checkout: the demo builds from a second clone while a first one is the
 #         west workspace's manifest repository (scripts/second_checkout.sh).
 set -euo pipefail
@@ -58,7 +61,7 @@ stage_miri() {
 }
 
 stage_zephyr() {
-	banner "Zephyr: twister on qemu_cortex_m3"
+	banner "Zephyr: twister on qemu_cortex_m3 and qemu_riscv64/qemu_virt_riscv64/smp"
 	# shellcheck source=scripts/zephyr-env.sh
 	source scripts/zephyr-env.sh
 	if [ "$EVENT_COUNTER_ZEPHYR_FOUND" != 1 ]; then
@@ -68,23 +71,54 @@ stage_zephyr() {
 		return 0
 	fi
 	echo "Zephyr: found through $EVENT_COUNTER_ZEPHYR_FROM at $ZEPHYR_BASE" \
-		"($(cat "$ZEPHYR_BASE/VERSION" | tr '\n' ' '))," \
-		"toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-unset}"
-	local out
+		"($(cat "$ZEPHYR_BASE/VERSION" | tr '\n' ' '))"
+	local out ran=0
 	out=$(mktemp -d "${TMPDIR:-/tmp}/event-counter-twister.XXXXXX")
-	# Every suite under tests/ and the demo (sample.yaml at the root) run on
-	# qemu_cortex_m3; the demo is also built for nrf52840dk when the
+	# Every suite under tests/, the demo (sample.yaml at the root) and the C
+	# sample, on each platform their yaml allows. The benchmark images (tag
+	# `benchmark`) are scripts/bench.sh's, not tests. One twister run per
+	# toolchain.
+
+	# Cortex-M: qemu_cortex_m3 runs; nrf52840dk is build-tested when the
 	# workspace has its HAL (twister only builds for hardware platforms).
-	local platforms=(-p qemu_cortex_m3)
-	if [ -d "$ZEPHYR_BASE/../modules/hal/nordic/nrfx" ]; then
-		platforms+=(-p nrf52840dk/nrf52840)
+	if [ "${ZEPHYR_TOOLCHAIN_VARIANT:-}" = zephyr ] || command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+		local platforms=(-p qemu_cortex_m3)
+		if [ -d "$ZEPHYR_BASE/../modules/hal/nordic/nrfx" ]; then
+			platforms+=(-p nrf52840dk/nrf52840)
+		else
+			echo "Zephyr: hal_nordic not in the workspace, not build-testing nrf52840dk"
+		fi
+		echo "Zephyr: Cortex-M with toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-unset}"
+		"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -e benchmark -O "$out/arm" \
+			--inline-logs -v
+		ran=$((ran + 1))
 	else
-		echo "Zephyr: hal_nordic not in the workspace, not build-testing nrf52840dk"
+		echo "Zephyr: SKIPPED qemu_cortex_m3 - no Arm toolchain (arm-none-eabi-gcc or the Zephyr SDK)"
 	fi
-	# The benchmark images (tag `benchmark`) are scripts/bench.sh's, not tests.
-	"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -e benchmark -O "$out" \
-		--inline-logs -v
-	echo "twister output: $out"
+
+	# RISC-V SMP, two CPUs: QEMU runs them on two host threads, truly parallel.
+	local riscv_env=()
+	if [ "${ZEPHYR_TOOLCHAIN_VARIANT:-}" = zephyr ]; then
+		riscv_env=(ZEPHYR_TOOLCHAIN_VARIANT=zephyr)
+	elif [ -n "${EVENT_COUNTER_RISCV_CROSS_COMPILE:-}" ]; then
+		riscv_env=(ZEPHYR_TOOLCHAIN_VARIANT=cross-compile
+			CROSS_COMPILE="$EVENT_COUNTER_RISCV_CROSS_COMPILE")
+	fi
+	if [ "${#riscv_env[@]}" -eq 0 ]; then
+		echo "Zephyr: SKIPPED qemu_riscv64/qemu_virt_riscv64/smp - no RISC-V toolchain" \
+			"(riscv64-unknown-elf-gcc or the Zephyr SDK; scripts/setup.sh --zephyr installs it)"
+	elif ! command -v qemu-system-riscv64 >/dev/null 2>&1; then
+		echo "Zephyr: SKIPPED qemu_riscv64/qemu_virt_riscv64/smp - no qemu-system-riscv64"
+	elif ! rustup target list --installed 2>/dev/null | grep -qx riscv64imac-unknown-none-elf; then
+		echo "Zephyr: SKIPPED qemu_riscv64/qemu_virt_riscv64/smp - Rust target" \
+			"riscv64imac-unknown-none-elf not installed"
+	else
+		echo "Zephyr: RISC-V SMP with ${riscv_env[*]}"
+		env "${riscv_env[@]}" "$ZEPHYR_BASE/scripts/twister" -T . \
+			-p qemu_riscv64/qemu_virt_riscv64/smp -e benchmark -O "$out/riscv" --inline-logs -v
+		ran=$((ran + 1))
+	fi
+	echo "twister output: $out ($ran platform run(s))"
 }
 
 stage_checkout() {

@@ -10,6 +10,11 @@
 # SDK if one is registered or ZEPHYR_SDK_INSTALL_DIR is set; else Debian's
 # arm-none-eabi-gcc as gnuarmemb (the project's CMake handles its quirks).
 #
+# RISC-V (qemu_riscv64/qemu_virt_riscv64/smp): with the Zephyr SDK the same
+# variant serves; else Debian's riscv64-unknown-elf-gcc, whose prefix goes to
+# EVENT_COUNTER_RISCV_CROSS_COMPILE for ZEPHYR_TOOLCHAIN_VARIANT=cross-compile
+# (scripts/test.sh runs twister once per toolchain).
+#
 # Sets EVENT_COUNTER_ZEPHYR_FOUND=1 and EVENT_COUNTER_ZEPHYR_FROM (how it was
 # found), and adds this checkout to ZEPHYR_EXTRA_MODULES; or sets
 # EVENT_COUNTER_ZEPHYR_FOUND=0.
@@ -49,6 +54,10 @@ if [ -n "$EVENT_COUNTER_ZEPHYR_FROM" ]; then
 			GNUARMEMB_TOOLCHAIN_PATH=$(dirname "$(dirname "$(command -v arm-none-eabi-gcc)")")
 			export GNUARMEMB_TOOLCHAIN_PATH
 		fi
+	fi
+	if command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+		EVENT_COUNTER_RISCV_CROSS_COMPILE="$(dirname "$(command -v riscv64-unknown-elf-gcc)")/riscv64-unknown-elf-"
+		export EVENT_COUNTER_RISCV_CROSS_COMPILE
 	fi
 fi
 unset _ec_repo _ec_top
