@@ -20,6 +20,12 @@
  *   -ETIMEDOUT timeout expired
  *   -EPERM     thread-only call made from interrupt context
  *
+ * Timeouts (close, wait, remove) are k_timeout_t and are kept in ticks, as the
+ * kernel keeps them: a call gives up after at least the requested ticks, not
+ * after the timeout rounded to milliseconds (K_USEC(100) at
+ * CONFIG_SYS_CLOCK_TICKS_PER_SEC=10000 is one tick). K_NO_WAIT and K_FOREVER
+ * are accepted everywhere; absolute timeouts (K_TIMEOUT_ABS_*) are -EINVAL.
+ *
  * Power management (CONFIG_PM_DEVICE). Every instance has a PM action
  * callback: PM_DEVICE_ACTION_SUSPEND switches the interrupt source off, then
  * refuses new calls and waits up to CONFIG_EVENT_COUNTER_PM_DRAIN_TIMEOUT_MS
