@@ -10,8 +10,10 @@
 #         and clippy is clean.
 # loom:   racefree's loom models (exhaustive interleavings).
 # miri:   the Miri subset named in README (skipped, saying so, without Miri).
-# zephyr: twister on qemu_cortex_m3: every suite under tests/ and the demo;
-#         skipped, saying so, when no Zephyr workspace is found.
+# zephyr: twister on qemu_cortex_m3 and on qemu_riscv64/qemu_virt_riscv64/smp
+#         (one run per toolchain): every suite under tests/ and the demo;
+#         each platform skipped, saying which and why, when no Zephyr
+#         workspace, toolchain or QEMU for it is found.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -55,8 +57,22 @@ stage_miri() {
 		-p event-counter --features std --lib --test device)
 }
 
+# twister_on LABEL ENV PLATFORM... : one twister run with one toolchain.
+twister_on() {
+	local label=$1 toolchain_env=$2
+	shift 2
+	local out
+	out=$(mktemp -d "${TMPDIR:-/tmp}/event-counter-twister-$label.XXXXXX")
+	echo "Zephyr: twister on $* with $toolchain_env"
+	# The benchmark images (tag `benchmark`) are scripts/bench.sh's, not tests.
+	# shellcheck disable=SC2086  # the env words are meant to split
+	env $toolchain_env "$ZEPHYR_BASE/scripts/twister" -T . "$@" -e benchmark -O "$out" \
+		--inline-logs -v -j 2
+	echo "twister output ($label): $out"
+}
+
 stage_zephyr() {
-	banner "Zephyr: twister on qemu_cortex_m3"
+	banner "Zephyr: twister on qemu_cortex_m3 and qemu_riscv64/qemu_virt_riscv64/smp"
 	# shellcheck source=scripts/zephyr-env.sh
 	source scripts/zephyr-env.sh
 	if [ "$EVENT_COUNTER_ZEPHYR_FOUND" != 1 ]; then
@@ -66,23 +82,39 @@ stage_zephyr() {
 		return 0
 	fi
 	echo "Zephyr: found through $EVENT_COUNTER_ZEPHYR_FROM at $ZEPHYR_BASE" \
-		"($(cat "$ZEPHYR_BASE/VERSION" | tr '\n' ' '))," \
-		"toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-unset}"
-	local out
-	out=$(mktemp -d "${TMPDIR:-/tmp}/event-counter-twister.XXXXXX")
-	# Every suite under tests/ and the demo (sample.yaml at the root) run on
-	# qemu_cortex_m3; the demo is also built for nrf52840dk when the
-	# workspace has its HAL (twister only builds for hardware platforms).
-	local platforms=(-p qemu_cortex_m3)
-	if [ -d "$ZEPHYR_BASE/../modules/hal/nordic/nrfx" ]; then
-		platforms+=(-p nrf52840dk/nrf52840)
+		"($(cat "$ZEPHYR_BASE/VERSION" | tr '\n' ' '))"
+	local ran=0
+
+	# Cortex-M: every suite and the demo on qemu_cortex_m3; the demo is also
+	# built for nrf52840dk when the workspace has its HAL (twister only
+	# builds for hardware platforms).
+	if [ -z "$EVENT_COUNTER_ENV_CORTEX_M3" ]; then
+		echo "Zephyr: qemu_cortex_m3 SKIPPED - no Arm toolchain (arm-none-eabi-gcc or the Zephyr SDK)"
+	elif ! command -v qemu-system-arm >/dev/null 2>&1; then
+		echo "Zephyr: qemu_cortex_m3 SKIPPED - qemu-system-arm not installed"
 	else
-		echo "Zephyr: hal_nordic not in the workspace, not build-testing nrf52840dk"
+		local platforms=(-p qemu_cortex_m3)
+		if [ -d "$ZEPHYR_BASE/../modules/hal/nordic/nrfx" ]; then
+			platforms+=(-p nrf52840dk/nrf52840)
+		else
+			echo "Zephyr: hal_nordic not in the workspace, not build-testing nrf52840dk"
+		fi
+		twister_on cortex-m "$EVENT_COUNTER_ENV_CORTEX_M3" "${platforms[@]}"
+		ran=$((ran + 1))
 	fi
-	# The benchmark images (tag `benchmark`) are scripts/bench.sh's, not tests.
-	"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -e benchmark -O "$out" \
-		--inline-logs -v
-	echo "twister output: $out"
+
+	# RISC-V SMP: every suite and the demo on two truly parallel CPUs.
+	if [ -z "$EVENT_COUNTER_ENV_RISCV64_SMP" ]; then
+		echo "Zephyr: qemu_riscv64/qemu_virt_riscv64/smp SKIPPED - no RISC-V toolchain" \
+			"(riscv64-unknown-elf-gcc or the Zephyr SDK)"
+	elif ! command -v qemu-system-riscv64 >/dev/null 2>&1; then
+		echo "Zephyr: qemu_riscv64/qemu_virt_riscv64/smp SKIPPED - qemu-system-riscv64 not installed"
+	else
+		twister_on riscv64-smp "$EVENT_COUNTER_ENV_RISCV64_SMP" \
+			-p qemu_riscv64/qemu_virt_riscv64/smp
+		ran=$((ran + 1))
+	fi
+	echo "Zephyr: twister ran on $ran of 2 platform toolchains"
 }
 
 for s in "${stages[@]}"; do

@@ -12,6 +12,13 @@
 #
 # Sets EVENT_COUNTER_ZEPHYR_FOUND=1 and EVENT_COUNTER_ZEPHYR_FROM (how it was
 # found), or EVENT_COUNTER_ZEPHYR_FOUND=0.
+#
+# Per platform (one twister run per toolchain, scripts/test.sh), the
+# toolchain environment that builds it, or empty when none is installed:
+#   EVENT_COUNTER_ENV_CORTEX_M3    for qemu_cortex_m3
+#   EVENT_COUNTER_ENV_RISCV64_SMP  for qemu_riscv64/qemu_virt_riscv64/smp
+# each a list of VAR=value words for `env` (the Zephyr SDK, when found,
+# builds both).
 
 _ec_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EVENT_COUNTER_ZEPHYR_FOUND=0
@@ -41,6 +48,23 @@ if [ -n "$EVENT_COUNTER_ZEPHYR_FROM" ]; then
 			GNUARMEMB_TOOLCHAIN_PATH=$(dirname "$(dirname "$(command -v arm-none-eabi-gcc)")")
 			export GNUARMEMB_TOOLCHAIN_PATH
 		fi
+	fi
+fi
+EVENT_COUNTER_ENV_CORTEX_M3=""
+EVENT_COUNTER_ENV_RISCV64_SMP=""
+if [ "${ZEPHYR_TOOLCHAIN_VARIANT:-}" = zephyr ]; then
+	EVENT_COUNTER_ENV_CORTEX_M3="ZEPHYR_TOOLCHAIN_VARIANT=zephyr"
+	EVENT_COUNTER_ENV_RISCV64_SMP="ZEPHYR_TOOLCHAIN_VARIANT=zephyr"
+else
+	if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+		EVENT_COUNTER_ENV_CORTEX_M3="ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb"
+		EVENT_COUNTER_ENV_CORTEX_M3+=" GNUARMEMB_TOOLCHAIN_PATH=$(dirname "$(dirname "$(command -v arm-none-eabi-gcc)")")"
+	fi
+	# Debian's gcc-riscv64-unknown-elf, as Zephyr's generic cross-compile
+	# toolchain (cmake/ and drivers/CMakeLists.txt handle its quirks).
+	if command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+		EVENT_COUNTER_ENV_RISCV64_SMP="ZEPHYR_TOOLCHAIN_VARIANT=cross-compile"
+		EVENT_COUNTER_ENV_RISCV64_SMP+=" CROSS_COMPILE=$(dirname "$(command -v riscv64-unknown-elf-gcc)")/riscv64-unknown-elf-"
 	fi
 fi
 unset _ec_repo _ec_top
