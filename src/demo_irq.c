@@ -1,27 +1,24 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
  *
- * Real interrupts for the demo's GPIO-driven counter: a spare NVIC line whose
- * ISR pulses an emulated GPIO input, so the event counter's GPIO callback runs
- * in genuine interrupt context, nested inside this ISR. Only where the board
- * overlay provides an emulated GPIO (qemu_cortex_m3); elsewhere the demo counts
- * real edges (a button).
+ * Real interrupts for the demo's GPIO-driven counter: an interrupt whose
+ * handler pulses an emulated GPIO input, so the event counter's GPIO callback
+ * runs in genuine interrupt context, nested inside it. The interrupt comes
+ * from the suites' helper (tests/drivers/event_counter/common/test_irq.h: a
+ * spare NVIC line on Cortex-M, irq_offload on RISC-V). Only where the board
+ * overlay provides an emulated GPIO (qemu_cortex_m3, qemu_riscv64 SMP);
+ * elsewhere the demo counts real edges (a button).
  */
 
 #include <zephyr/drivers/gpio.h>
 #include <zephyr/drivers/gpio/gpio_emul.h>
-#include <zephyr/irq.h>
 #include <zephyr/kernel.h>
-
-#include <cmsis_core.h>
-
-/* The highest line: unused by the lm3s6965 (qemu_cortex_m3) peripherals. */
-#define DEMO_IRQ      (CONFIG_NUM_IRQS - 1)
-#define DEMO_IRQ_PRIO 1
 
 #define EDGE_NODE DT_NODELABEL(evc_edges)
 
 #if DT_NODE_EXISTS(EDGE_NODE) && DT_HAS_COMPAT_STATUS_OKAY(zephyr_gpio_emul)
+
+#include "test_irq.h"
 
 static const struct gpio_dt_spec edge_pin = GPIO_DT_SPEC_GET(EDGE_NODE, gpios);
 static volatile uint32_t pulses;
@@ -35,27 +32,18 @@ static void demo_irq_isr(const void *arg)
 	pulses = pulses + 1;
 }
 
-/* Sets up the line; returns 0 or a negative errno. */
+/* Checks the emulated input; returns 0 or a negative errno. */
 int demo_irq_init(void)
 {
-	if (!gpio_is_ready_dt(&edge_pin)) {
-		return -ENODEV;
-	}
-	IRQ_CONNECT(DEMO_IRQ, DEMO_IRQ_PRIO, demo_irq_isr, NULL, 0);
-	irq_enable(DEMO_IRQ);
-	return 0;
+	return gpio_is_ready_dt(&edge_pin) ? 0 : -ENODEV;
 }
 
 /* Raises `count` interrupts, one at a time; returns the pulses raised so far. */
 uint32_t demo_irq_raise(uint32_t count)
 {
 	for (uint32_t i = 0; i < count; i++) {
-		NVIC_SetPendingIRQ(DEMO_IRQ);
-		/* The ISR preempts this thread before the next instruction completes;
-		 * the barrier makes sure of it before pending the line again.
-		 */
-		__DSB();
-		__ISB();
+		/* Returns once the handler has run. */
+		test_irq_run(demo_irq_isr, NULL);
 	}
 	return pulses;
 }

@@ -1,7 +1,8 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
  *
- * Soak: 10^6 GPIO edges raised through a real NVIC line in seeded random
+ * Soak: 10^6 GPIO edges raised in interrupt context (test_irq.h: a spare
+ * NVIC line on Cortex-M, irq_offload on RISC-V) in seeded random
  * bursts, two reader threads, an open/close churn thread on the timer
  * device (both close policies, random timeouts), and a third device removed
  * half-way while a thread waits on it. The GPIO device itself is removed and
@@ -15,14 +16,19 @@
  * The scenario is driven by a xorshift32 generator seeded with SOAK_SEED
  * (override with -DSOAK_SEED=n through EXTRA_CFLAGS); under QEMU's -icount
  * the run is deterministic for a given seed and image.
+ *
+ * On SMP the producer (and so the interrupts it raises) is pinned to CPU 0,
+ * the readers, the churn thread and the waiter to CPU 1: the ring, the gate
+ * and the revocable binding are used from both CPUs at once (seed 000
+ * "particularly on multi-core systems", step 5 memory barriers; seed 002/003
+ * SMP). Each actor samples the CPU it ran on, and the test asserts it.
  */
 
 #include <zephyr/irq.h>
 #include <zephyr/ztest.h>
 
-#include <cmsis_core.h>
-
 #include "test_common.h"
+#include "test_irq.h"
 
 #ifndef SOAK_SEED
 #define SOAK_SEED 20261122u
@@ -32,7 +38,7 @@
 /* Events between two removals of the GPIO device. */
 #define REPLUG_EVERY 62500u
 #define STACK_SIZE 2048
-#define STORM_IRQ  (CONFIG_NUM_IRQS - 1)
+#define PRODUCER_CPU 0
 
 static const struct device *const unplug_dev = DEVICE_DT_GET(DT_NODELABEL(evc_unplug));
 
@@ -49,9 +55,17 @@ static uint32_t rng(void)
 static volatile uint32_t raised;
 static volatile bool stop;
 
+/* CPUs the raised interrupts ran on, and how many ran outside an ISR. */
+static atomic_t isr_cpus;
+static atomic_t not_in_isr;
+
 static void storm_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
+	atomic_or(&isr_cpus, BIT(test_cpu_id()));
+	if (!k_is_in_isr()) {
+		atomic_inc(&not_in_isr);
+	}
 	pulse();
 	raised = raised + 1;
 }
@@ -66,6 +80,7 @@ struct reader {
 	uint32_t last;
 	bool have_last;
 	int exit_code;
+	uint32_t cpus;
 };
 
 static void reader_entry(void *p1, void *p2, void *p3)
@@ -77,6 +92,7 @@ static void reader_entry(void *p1, void *p2, void *p3)
 		int ret = event_counter_wait(r->dev, K_MSEC(20));
 		int n;
 
+		r->cpus |= BIT(test_cpu_id());
 		if (ret == -ENODEV || ret == -EBADF) {
 			if (r->exit_on_removal || stop) {
 				r->exit_code = ret;
@@ -109,6 +125,7 @@ struct churn {
 	uint32_t seed;
 	uint32_t closes, busy, reads;
 	int unexpected;
+	uint32_t cpus;
 };
 
 static void churn_entry(void *p1, void *p2, void *p3)
@@ -120,6 +137,7 @@ static void churn_entry(void *p1, void *p2, void *p3)
 	while (!stop) {
 		int ret;
 
+		c->cpus |= BIT(test_cpu_id());
 		state ^= state << 13;
 		state ^= state >> 17;
 		state ^= state << 5;
@@ -146,8 +164,91 @@ static void churn_entry(void *p1, void *p2, void *p3)
 	}
 }
 
-K_THREAD_STACK_ARRAY_DEFINE(stacks, 4, STACK_SIZE);
-static struct k_thread threads[4];
+K_THREAD_STACK_ARRAY_DEFINE(stacks, 5, STACK_SIZE);
+static struct k_thread threads[5];
+
+/* What the producer did, for the verdicts. */
+struct producer {
+	uint32_t sent;
+	uint32_t replugs, replug_busy, removal_timeouts, raised_while_removed;
+	bool removed;
+	/* 0, or the errno of the first unexpected result and where. */
+	int failure;
+	int failure_line;
+	uint32_t cpus;
+};
+
+#define PRODUCER_CHECK(p, cond, ret)                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			(p)->failure = (ret);                                                      \
+			(p)->failure_line = __LINE__;                                              \
+			return;                                                                    \
+		}                                                                                  \
+	} while (false)
+
+static void raise_one(struct producer *p)
+{
+	p->cpus |= BIT(test_cpu_id());
+	test_irq_run(storm_isr, NULL);
+}
+
+/* The seeded storm with its periodic hot-unplug, on PRODUCER_CPU. */
+static void producer_entry(void *p1, void *p2, void *p3)
+{
+	struct producer *p = p1;
+	uint32_t next_replug = REPLUG_EVERY;
+
+	ARG_UNUSED(p2);
+	ARG_UNUSED(p3);
+	while (p->sent < EVENTS) {
+		uint32_t burst = 1 + rng() % 64;
+
+		burst = MIN(burst, EVENTS - p->sent);
+		for (uint32_t i = 0; i < burst; i++) {
+			raise_one(p);
+		}
+		p->sent += burst;
+		if ((rng() % 8) == 0) {
+			k_msleep(1);
+		}
+		if (p->sent >= next_replug && p->sent < EVENTS) {
+			/* Hot-unplug the device under its readers, toggle the pin
+			 * while it is away (removal disabled the pin interrupt, so
+			 * these edges never reach the driver), plug it back in.
+			 */
+			uint32_t away = MIN(1 + rng() % 32, EVENTS - p->sent);
+			int ret = event_counter_remove(edges_dev, K_MSEC(rng() % 3));
+			int tries = 0;
+
+			PRODUCER_CHECK(p, ret == 0 || ret == -ETIMEDOUT, ret);
+			p->removal_timeouts += (ret == -ETIMEDOUT);
+			for (uint32_t i = 0; i < away; i++) {
+				raise_one(p);
+			}
+			p->sent += away;
+			p->raised_while_removed += away;
+			while ((ret = event_counter_restore(edges_dev)) == -EBUSY) {
+				/* A reader from before the removal is still leaving. */
+				p->replug_busy++;
+				PRODUCER_CHECK(p, ++tries < 1000, ret);
+				k_msleep(1);
+			}
+			PRODUCER_CHECK(p, ret == 0, ret);
+			ret = event_counter_open(edges_dev);
+			PRODUCER_CHECK(p, ret == 0, ret);
+			p->replugs++;
+			next_replug += REPLUG_EVERY;
+		}
+		if (!p->removed && p->sent >= EVENTS / 2) {
+			/* Removal with a waiter drains. */
+			int ret = event_counter_remove(unplug_dev, K_MSEC(500));
+
+			PRODUCER_CHECK(p, ret == 0, ret);
+			p->removed = true;
+		}
+	}
+}
 
 ZTEST(event_counter_soak, test_soak)
 {
@@ -157,13 +258,11 @@ ZTEST(event_counter_soak, test_soak)
 	struct event_counter_stats e0, e1, t0, t1, u;
 	struct event_counter_settings quiet = {.enabled = false};
 	uint32_t ticks_gen0, ticks_gen1, unplug_gen;
-	bool removed = false;
-	uint32_t replugs = 0, replug_busy = 0, removal_timeouts = 0, raised_while_removed = 0;
-	uint32_t next_replug = REPLUG_EVERY;
+	static struct producer prod;
 
 	TC_PRINT("soak seed: %u (events %u)\n", SOAK_SEED, EVENTS);
-	IRQ_CONNECT(STORM_IRQ, 1, storm_isr, NULL, 0);
-	irq_enable(STORM_IRQ);
+	atomic_clear(&isr_cpus);
+	atomic_clear(&not_in_isr);
 
 	zassert_ok(event_counter_open(edges_dev));
 	zassert_ok(event_counter_open(ticks_dev));
@@ -173,65 +272,21 @@ ZTEST(event_counter_soak, test_soak)
 	zassert_ok(event_counter_get_stats(ticks_dev, &t0));
 	ticks_gen0 = z_event_counter_source_generated(ticks_dev);
 
-	k_thread_create(&threads[0], stacks[0], STACK_SIZE, reader_entry, &readers[0], NULL, NULL,
-			K_PRIO_PREEMPT(1), 0, K_NO_WAIT);
-	k_thread_create(&threads[1], stacks[1], STACK_SIZE, reader_entry, &readers[1], NULL, NULL,
-			K_PRIO_PREEMPT(8), 0, K_NO_WAIT);
-	k_thread_create(&threads[2], stacks[2], STACK_SIZE, churn_entry, &churn, NULL, NULL,
-			K_PRIO_PREEMPT(4), 0, K_NO_WAIT);
-	k_thread_create(&threads[3], stacks[3], STACK_SIZE, reader_entry, &unplug_waiter, NULL,
-			NULL, K_PRIO_PREEMPT(6), 0, K_NO_WAIT);
+	test_thread_start_on(TEST_OTHER_CPU, &threads[0], stacks[0], STACK_SIZE, reader_entry,
+			     &readers[0], NULL, NULL, K_PRIO_PREEMPT(1));
+	test_thread_start_on(TEST_OTHER_CPU, &threads[1], stacks[1], STACK_SIZE, reader_entry,
+			     &readers[1], NULL, NULL, K_PRIO_PREEMPT(8));
+	test_thread_start_on(TEST_OTHER_CPU, &threads[2], stacks[2], STACK_SIZE, churn_entry, &churn,
+			     NULL, NULL, K_PRIO_PREEMPT(4));
+	test_thread_start_on(TEST_OTHER_CPU, &threads[3], stacks[3], STACK_SIZE, reader_entry,
+			     &unplug_waiter, NULL, NULL, K_PRIO_PREEMPT(6));
 
-	for (uint32_t sent = 0; sent < EVENTS;) {
-		uint32_t burst = 1 + rng() % 64;
-
-		burst = MIN(burst, EVENTS - sent);
-		for (uint32_t i = 0; i < burst; i++) {
-			NVIC_SetPendingIRQ(STORM_IRQ);
-			__DSB();
-			__ISB();
-		}
-		sent += burst;
-		if ((rng() % 8) == 0) {
-			k_msleep(1);
-		}
-		if (sent >= next_replug && sent < EVENTS) {
-			/* Hot-unplug the device under its readers, toggle the pin
-			 * while it is away (removal disabled the pin interrupt, so
-			 * these edges never reach the driver), plug it back in.
-			 */
-			uint32_t away = MIN(1 + rng() % 32, EVENTS - sent);
-			int ret = event_counter_remove(edges_dev, K_MSEC(rng() % 3));
-			int tries = 0;
-
-			zassert_true(ret == 0 || ret == -ETIMEDOUT, "remove: %d", ret);
-			removal_timeouts += (ret == -ETIMEDOUT);
-			for (uint32_t i = 0; i < away; i++) {
-				NVIC_SetPendingIRQ(STORM_IRQ);
-				__DSB();
-				__ISB();
-			}
-			sent += away;
-			raised_while_removed += away;
-			while ((ret = event_counter_restore(edges_dev)) == -EBUSY) {
-				/* A reader from before the removal is still leaving. */
-				replug_busy++;
-				zassert_true(++tries < 1000, "restore stays busy");
-				k_msleep(1);
-			}
-			zassert_ok(ret, "restore: %d", ret);
-			ret = event_counter_open(edges_dev);
-			zassert_ok(ret, "reopen after re-add: %d", ret);
-			replugs++;
-			next_replug += REPLUG_EVERY;
-		}
-		if (!removed && sent >= EVENTS / 2) {
-			zassert_ok(event_counter_remove(unplug_dev, K_MSEC(500)),
-				   "removal with a waiter drains");
-			removed = true;
-		}
-	}
-	irq_disable(STORM_IRQ);
+	test_thread_start_on(PRODUCER_CPU, &threads[4], stacks[4], STACK_SIZE, producer_entry,
+			     &prod, NULL, NULL, K_PRIO_PREEMPT(5));
+	/* Bounded: about 4 minutes on qemu_cortex_m3 (-icount) and on the SMP target. */
+	zassert_ok(k_thread_join(&threads[4], K_SECONDS(1200)), "producer hung");
+	zassert_equal(prod.failure, 0, "producer: unexpected %d at line %d", prod.failure,
+		      prod.failure_line);
 	stop = true;
 	for (int i = 0; i < 4; i++) {
 		zassert_ok(k_thread_join(&threads[i], K_SECONDS(30)), "thread %d hung", i);
@@ -243,7 +298,7 @@ ZTEST(event_counter_soak, test_soak)
 		 e1.seen - e0.seen, e1.ignored - e0.ignored, readers[0].read, readers[1].read,
 		 e1.dropped - e0.dropped, e1.pending);
 	zassert_equal(raised, EVENTS, "every pended interrupt ran");
-	zassert_equal(raised - raised_while_removed, (e1.seen - e0.seen) + (e1.ignored - e0.ignored),
+	zassert_equal(raised - prod.raised_while_removed, (e1.seen - e0.seen) + (e1.ignored - e0.ignored),
 		      "events lost");
 	zassert_equal(e1.seen - e0.seen,
 		      (e1.read - e0.read) + (e1.dropped - e0.dropped) + e1.pending - e0.pending);
@@ -251,10 +306,22 @@ ZTEST(event_counter_soak, test_soak)
 	zassert_equal(readers[0].out_of_order + readers[1].out_of_order, 0, "sequence went back");
 	TC_PRINT("edges: %u remove/re-add cycles (%u removals timed out, %u restores busy), "
 		 "%u raised while removed; readers saw the device away %u+%u times\n",
-		 replugs, removal_timeouts, replug_busy, raised_while_removed,
+		 prod.replugs, prod.removal_timeouts, prod.replug_busy, prod.raised_while_removed,
 		 readers[0].removals_seen, readers[1].removals_seen);
-	zassert_equal(replugs, EVENTS / REPLUG_EVERY - 1, "periodic re-add did not run");
-	zassert_true(raised_while_removed > 0);
+	zassert_equal(prod.replugs, EVENTS / REPLUG_EVERY - 1, "periodic re-add did not run");
+	zassert_true(prod.raised_while_removed > 0);
+
+	/* Who ran where: on SMP the interrupts on the producer's CPU, every
+	 * thread that used the devices with them on the other one.
+	 */
+	TC_PRINT("CPUs: producer 0x%x, its interrupts 0x%x, readers 0x%x 0x%x, churn 0x%x, "
+		 "waiter 0x%x\n", prod.cpus, (uint32_t)atomic_get(&isr_cpus), readers[0].cpus,
+		 readers[1].cpus, churn.cpus, unplug_waiter.cpus);
+	zassert_equal(prod.cpus, BIT(PRODUCER_CPU));
+	zassert_equal((uint32_t)atomic_get(&isr_cpus), BIT(PRODUCER_CPU));
+	zassert_equal(atomic_get(&not_in_isr), 0, "handler outside interrupt context");
+	zassert_equal(readers[0].cpus | readers[1].cpus | churn.cpus | unplug_waiter.cpus,
+		      BIT(TEST_OTHER_CPU));
 
 	/* Timer device under churn. */
 	(void)event_counter_open(ticks_dev);
