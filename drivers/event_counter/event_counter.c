@@ -93,6 +93,13 @@ static gpio_flags_t event_counter_edge_flags(uint32_t edge)
  * are re-applied. Calls may overlap (Rust applies settings with its thread
  * lock released, then revalidates and applies the newest state again), so
  * the last call decides both the pin and the reference.
+ *
+ * The reference is taken before the flag says it is held, and released only
+ * after the flag stopped saying so: whoever clears the flag always puts a
+ * reference that exists. The other order (flag first, then get) let a
+ * concurrent disable clear the flag and put before the get had counted; the
+ * PM core refused that put (-EALREADY, count 0) and the late get leaked a
+ * reference that kept the controller active for good (pm suite, test_7b).
  */
 static int event_counter_gpio_set_pm(const struct event_counter_config *config,
 				     struct event_counter_data *data, bool enabled, uint32_t edge)
@@ -107,12 +114,13 @@ static int event_counter_gpio_set_pm(const struct event_counter_config *config,
 		}
 		return ret;
 	}
-	if (atomic_cas(&data->gpio_pm_armed, 0, 1)) {
-		ret = pm_device_runtime_get(config->gpio.port);
-		if (ret < 0) {
-			atomic_clear(&data->gpio_pm_armed);
-			return ret;
-		}
+	ret = pm_device_runtime_get(config->gpio.port);
+	if (ret < 0) {
+		return ret;
+	}
+	if (!atomic_cas(&data->gpio_pm_armed, 0, 1)) {
+		/* Held already (re-applied settings): ours is one too many. */
+		(void)pm_device_runtime_put(config->gpio.port);
 	}
 	ret = gpio_pin_interrupt_configure_dt(&config->gpio, event_counter_edge_flags(edge));
 	if (ret < 0 && atomic_cas(&data->gpio_pm_armed, 1, 0)) {

@@ -677,15 +677,6 @@ ZTEST(event_counter_pm, test_7b_runtime_usage_reads_zero_after_storms)
 	const struct device *const devs[] = {rt_dev, rt_ticks_dev};
 
 	Z_TEST_SKIP_IFNDEF(CONFIG_PM_DEVICE_RUNTIME);
-	/* KNOWN BUG (issue 13), found by this test under twister at af9fd72:
-	 * after the open/close/remove/restore storms every counter's usage
-	 * reads 0 and it is suspended, but the GPIO controller keeps a runtime
-	 * PM reference ("no counter holds the GPIO controller" fails): the
-	 * driver's "controller held while the pin interrupt is armed"
-	 * bookkeeping leaks under remove/restore races. Skipped, not weakened,
-	 * until the driver is fixed; remove this skip with the fix.
-	 */
-	ztest_test_skip();
 	for (int round = 0; round < STORM_ROUNDS; round++) {
 	for (int i = 0; i < STORM_THREADS; i++) {
 		churns[i] = (struct churn){.seed = 0x9e3779b9u * (i + 1 + STORM_THREADS * round)};
