@@ -39,10 +39,14 @@ echo "bench: Zephyr $ZEPHYR_BASE, toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-?}, outp
 perf_dir=$(find "$tw" -type d -name benchmarks.event_counter.perf -print -quit)
 [ -n "$perf_dir" ] || { echo "bench: perf image not found under $tw" >&2; exit 1; }
 cp "$perf_dir/handler.log" "$out/run1.log"
+lockdep_dir=$(find "$tw" -type d -name benchmarks.event_counter.perf.lockdep -print -quit)
+[ -n "$lockdep_dir" ] || { echo "bench: perf.lockdep image not found under $tw" >&2; exit 1; }
+cp "$lockdep_dir/handler.log" "$out/lockdep1.log"
 
 echo "bench: second run of the same images (determinism)"
 "${twister[@]}" --test-only
 cp "$perf_dir/handler.log" "$out/run2.log"
+cp "$lockdep_dir/handler.log" "$out/lockdep2.log"
 
 # The toolchain's size tool, next to the compiler the build used.
 cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$perf_dir/CMakeCache.txt")
@@ -95,4 +99,5 @@ disasm() { "$objdump" -d --no-show-raw-insn "$elf" | awk -v f="<$1>:" 'index($0,
 } >"$out/analysis.md"
 
 python3 scripts/bench_report.py --run1 "$out/run1.log" --run2 "$out/run2.log" \
+	--lockdep1 "$out/lockdep1.log" --lockdep2 "$out/lockdep2.log" \
 	--sizes "$out/sizes.txt" --meta "$out/meta.txt" --out BENCHMARKS.md

@@ -113,6 +113,8 @@ def main():
     ap.add_argument("--run2", required=True)
     ap.add_argument("--sizes", required=True)
     ap.add_argument("--meta", required=True)
+    ap.add_argument("--lockdep1", required=True, help="perf.lockdep run 1")
+    ap.add_argument("--lockdep2", required=True, help="perf.lockdep run 2")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -120,7 +122,10 @@ def main():
     r = Run(l1)
     Run(l2)
     t1, t2 = [t for _, _, t in l1], [t for _, _, t in l2]
-    deterministic = t1 == t2
+    v1, v2 = bench_lines(args.lockdep1), bench_lines(args.lockdep2)
+    validated = Run(v1)
+    Run(v2)
+    deterministic = t1 == t2 and [t for _, _, t in v1] == [t for _, _, t in v2]
     diff = [f"- run 1: `{a}`\n- run 2: `{b}`" for a, b in zip(t1, t2) if a != b]
     if len(t1) != len(t2):
         diff.append(f"- run 1 has {len(t1)} lines, run 2 has {len(t2)}")
@@ -300,6 +305,26 @@ def main():
     ram_ok = per["rust"]["ram"] <= per["c"]["ram"] + GOAL_RAM_SLACK
     goals.append(("RAM per device", f"C {per['rust']['ram'] - per['c']['ram']:+d} B", ram_ok))
     goals.append(("flash", f"{q_flash:.2f}x C", q_flash <= GOAL_FLASH))
+
+    # ---- Figure 6: the lock validator's cost (a figure, not a goal)
+    w("## 6. With the lock validator on (`CONFIG_EVENT_COUNTER_LOCKDEP=y`)\n")
+    w("Scenario `benchmarks.event_counter.perf.lockdep`: the perf image built again with the "
+      "driver's lock validator (racefree::lockdep) on, figures 1-3 measured the same way "
+      "(its determinism is checked with the plain image's). Off, the option changes no code: "
+      "the *off* column is figures 1-3 above. The racefree lock pairs use the driver's own "
+      "backends (`backend::chosen`), so they are validated as the driver's locks are. "
+      "A debug option's cost, not a goal.\n")
+    w("| Path | off | on | on - off | on / off |\n|---|---:|---:|---:|---:|")
+    rows = [("isr.wake", "ISR path, wake a blocked reader", 1),
+            ("isr.nowake", "ISR path, no wake", 1),
+            ("locks.spin", "racefree k_spinlock lock+unlock", 1),
+            ("locks.mutex", "racefree k_mutex lock+unlock", 1),
+            ("read.1", "read, N=1", 1),
+            ("read.32", "read, N=32", 32)]
+    for key, label, n in rows:
+        off, on = r.per_op(key, "rust") * n, validated.per_op(key, "rust") * n
+        w(f"| {label} | {off:.1f} | {on:.1f} | {on - off:+.1f} | {ratio(on, off):.2f} |")
+    w("")
 
     # ---- Goals
     w("## Goals\n")

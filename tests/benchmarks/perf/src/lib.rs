@@ -3,11 +3,17 @@
 //! zephyr-lang-rust's own `zephyr::sync::{SpinMutex, Mutex}` and through the
 //! raw bindings (`zephyr::raw`). Timing is done by the C caller, around one
 //! call, exactly as for the C loops it is compared with.
+//!
+//! The racefree pairs use the driver's own backends (`backend::chosen`): the
+//! raw `ZephyrSpin`/`ZephyrMutex`, or with `CONFIG_EVENT_COUNTER_LOCKDEP`
+//! (scenario `perf.lockdep`) the same wrapped in the lock validator, whose
+//! cost is what that scenario measures.
 #![no_std]
 
 extern crate event_counter_zephyr;
 
-use event_counter_zephyr::{thread_context, ZephyrDevice, ZephyrMutex, ZephyrSpin};
+use event_counter_zephyr::backend::chosen;
+use event_counter_zephyr::{thread_context, ZephyrDevice, ZephyrSpin};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use racefree::{lock_class, Lock};
@@ -32,7 +38,7 @@ macro_rules! x8 {
 /// `8 * n` lock+unlock pairs of a racefree `SpinLock` over `k_spinlock`.
 #[no_mangle]
 extern "C" fn bench_rs_spin_pairs(n: u32) {
-    let lock: Lock<u32, ZephyrSpin> = Lock::new(0, lock_class!("bench.spin"));
+    let lock: Lock<u32, chosen::Spin> = Lock::new(0, lock_class!("bench.spin"));
     // SAFETY: `lock` stays where it is until it is dropped below, and no lock
     // operation has started.
     unsafe { lock.init() };
@@ -45,7 +51,7 @@ extern "C" fn bench_rs_spin_pairs(n: u32) {
 #[no_mangle]
 extern "C" fn bench_rs_mutex_pairs(n: u32) {
     let Some(ctx) = thread_context() else { return };
-    let lock: Lock<u32, ZephyrMutex> = Lock::new(0, lock_class!("bench.mutex"));
+    let lock: Lock<u32, chosen::Mutex> = Lock::new(0, lock_class!("bench.mutex"));
     // SAFETY: as in `bench_rs_spin_pairs`.
     unsafe { lock.init() };
     for _ in 0..n {

@@ -19,7 +19,16 @@ BUILD_ASSERT(CONFIG_SYS_CLOCK_TICKS_PER_SEC == 10000, "the bounds below assume 1
  * relative timeout on the tick after the one it ends in, and the emulated
  * CPU needs part of a tick to run the timer interrupt and the thread.
  */
+#if defined(CONFIG_EVENT_COUNTER_LOCKDEP)
+/* Scenario timeouts.lockdep: the validator's bookkeeping on every lock
+ * operation costs ticks at this resolution (remove(K_TICKS(1)) took 5). That
+ * run proves the paths lockdep-clean and still tick-resolved (the
+ * sub-millisecond check below); the 3-tick bound is the default scenario's.
+ */
+#define SLACK_TICKS 6
+#else
 #define SLACK_TICKS 3
+#endif
 #define TICKS_PER_MS (CONFIG_SYS_CLOCK_TICKS_PER_SEC / 1000)
 
 struct case_timeout {
