@@ -40,8 +40,13 @@ struct event_counter_data {
 		struct gpio_callback gpio_cb;
 		struct k_timer timer;
 	};
-	/* Timer sources: expiries the kernel reported up to the last stop. */
-	uint32_t timer_expiries;
+	/* Timer sources: expiries delivered to the driver (the reference the
+	 * counts reconcile against), whether the source is switched on, and
+	 * expiry handlers running now (see event_counter_timer_expiry()).
+	 */
+	atomic_t timer_generated;
+	atomic_t timer_armed;
+	atomic_t timer_in_handler;
 #if defined(CONFIG_PM_DEVICE_RUNTIME)
 	/* Runtime PM usage references of ended sessions that the PM core could
 	 * not release yet (its suspend was refused, or the device is removed):

@@ -183,7 +183,7 @@ ZTEST(lockdep, test_thread_lock_from_isr)
 	const char *r;
 
 	irq_offload(offload_handler, NULL);
-	zassert_true(isr_locked, "the free k_mutex was taken (and released) in the ISR");
+	zassert_true(isr_locked, "the free lock was taken (and released) in the ISR");
 	r = one_new_report(before);
 	expect_starts_with(r, "lockdep: thread-only lock \"lockdep_test::isr_mutex\" acquired in "
 			      "ISR level ");
