@@ -615,12 +615,12 @@ int main(void)
 	figure_isr_nowake();
 	start_readers();
 	figure_isr_wake();
-#if !defined(CONFIG_EVENT_COUNTER_LOCKDEP)
 	/* Scenario perf.lockdep reports the validator's cost on figures 1-3;
 	 * the rate search (minutes of emulated trials) is the plain image's.
 	 */
-	figure_rate();
-#endif
+	if (!IS_ENABLED(CONFIG_EVENT_COUNTER_LOCKDEP)) {
+		figure_rate();
+	}
 
 	printk("BENCH done\n");
 	return 0;
