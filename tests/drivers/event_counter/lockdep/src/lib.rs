@@ -10,13 +10,16 @@
 
 extern crate event_counter_zephyr;
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use event_counter::Kernel;
 use event_counter_zephyr::lockdep::ZephyrLockdep;
 use event_counter_zephyr::{thread_context, ZephyrKernel, ZephyrProbe};
 use racefree::lockdep::Validated;
-use racefree::{lock_class, Backend, Mutex, Semaphore, SpinLock, ThreadContext, ThreadOnly, Timeout};
+use racefree::{
+    lock_class, Backend, Error, Mutex, Result, Semaphore, SpinLock, ThreadContext, ThreadOnly,
+    TimedBackend, Timeout,
+};
 use static_cell::StaticCell;
 
 type Spin = <ZephyrKernel as Kernel>::Spin;
@@ -67,6 +70,20 @@ unsafe impl Backend for FlagMutex {
     }
 }
 
+// SAFETY: as `try_lock`; the test never contends this lock, so a wait only
+// spins until the (free) flag is taken.
+unsafe impl TimedBackend for FlagMutex {
+    unsafe fn lock_timeout(state: *mut AtomicBool, timeout: Timeout) -> Result<()> {
+        // SAFETY: the caller's contract (as for `Backend::lock`).
+        match unsafe { Self::try_lock(state) } {
+            Some(()) => Ok(()),
+            None if timeout == Timeout::NoWait => Err(Error::WouldBlock),
+            // SAFETY: as above.
+            None => Ok(unsafe { Self::lock(state) }),
+        }
+    }
+}
+
 type IsrHarmlessMutex = Validated<FlagMutex, ZephyrLockdep>;
 
 struct Locks {
@@ -82,11 +99,11 @@ struct Locks {
 }
 
 static LOCKS: StaticCell<Locks> = StaticCell::new();
-static READY: core::sync::atomic::AtomicPtr<Locks> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+static READY: AtomicPtr<Locks> = AtomicPtr::new(core::ptr::null_mut());
 
 fn locks() -> &'static Locks {
     // Ordering: Acquire pairs with the Release in `lockdep_test_init`.
-    let p = READY.load(core::sync::atomic::Ordering::Acquire);
+    let p = READY.load(Ordering::Acquire);
     assert!(!p.is_null(), "lockdep_test_init() first");
     // SAFETY: set once from a `&'static Locks`, never changed afterwards.
     unsafe { &*p }
@@ -121,7 +138,7 @@ extern "C" fn lockdep_test_init() {
         l.sem.init();
     }
     // Ordering: Release publishes the initialised locks (see `locks`).
-    READY.store(l as *const Locks as *mut Locks, core::sync::atomic::Ordering::Release);
+    READY.store(l as *const Locks as *mut Locks, Ordering::Release);
 }
 
 /// A then B (records "a" -> "b"; no report).
