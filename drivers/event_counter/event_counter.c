@@ -143,14 +143,24 @@ int z_event_counter_source_set(const struct device *dev, bool enabled, uint32_t 
 			&config->gpio, enabled ? event_counter_edge_flags(edge) : GPIO_INT_DISABLE);
 #endif
 	}
+	k_spinlock_key_t key = k_spin_lock(&data->timer_lock);
+
 	if (enabled) {
-		k_timer_start(&data->timer, K_USEC(config->timer_period_us),
-			      K_USEC(config->timer_period_us));
+		/* Already running (settings re-applied): keep it, with its phase
+		 * and its status count, which k_timer_start() would zero.
+		 */
+		if (!data->timer_running) {
+			k_timer_start(&data->timer, K_USEC(config->timer_period_us),
+				      K_USEC(config->timer_period_us));
+			data->timer_running = true;
+		}
 	} else {
 		/* k_timer_stop() returns once no expiry can start any more. */
 		k_timer_stop(&data->timer);
 		data->timer_expiries += k_timer_status_get(&data->timer);
+		data->timer_running = false;
 	}
+	k_spin_unlock(&data->timer_lock, key);
 	return 0;
 }
 
@@ -179,7 +189,11 @@ uint32_t z_event_counter_source_generated(const struct device *dev)
 		return 0;
 	}
 	/* Expiries up to the last stop, plus those of the current run. */
-	return data->timer_expiries + data->timer.status;
+	k_spinlock_key_t key = k_spin_lock(&data->timer_lock);
+	uint32_t generated = data->timer_expiries + data->timer.status;
+
+	k_spin_unlock(&data->timer_lock, key);
+	return generated;
 }
 
 /* ---- Init: wire the source, then hand over to Rust ----------------------- */

@@ -42,6 +42,15 @@ struct event_counter_data {
 	};
 	/* Timer sources: expiries the kernel reported up to the last stop. */
 	uint32_t timer_expiries;
+	/* Timer sources: whether the k_timer runs, so that re-applying enabled
+	 * settings leaves a running timer alone (k_timer_start() would zero its
+	 * status count, losing expiries from z_event_counter_source_generated(),
+	 * and re-phase it). Rust applies settings with its thread lock released,
+	 * so calls may overlap on SMP: `timer_lock` serialises each whole switch
+	 * (and the read of the count), and the last call still decides.
+	 */
+	bool timer_running;
+	struct k_spinlock timer_lock;
 #if defined(CONFIG_PM_DEVICE_RUNTIME)
 	/* Runtime PM usage references of ended sessions that the PM core could
 	 * not release yet (its suspend was refused, or the device is removed):
