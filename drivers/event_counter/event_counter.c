@@ -75,13 +75,16 @@ static void event_counter_gpio_isr(const struct device *port, struct gpio_callba
 static void event_counter_timer_expiry(struct k_timer *timer)
 {
 	struct event_counter_data *data = CONTAINER_OF(timer, struct event_counter_data, timer);
+	k_spinlock_key_t key;
 
 	atomic_inc(&data->timer_in_handler);
 	atomic_inc(&data->timer_generated);
-	if (!atomic_get(&data->timer_armed)) {
+	key = k_spin_lock(&data->timer_lock);
+	if (!data->timer_running) {
 		/* Re-added by this very expiry after a stop on another CPU. */
 		k_timer_stop(timer);
 	}
+	k_spin_unlock(&data->timer_lock, key);
 	z_event_counter_rs_on_event(data->rust_state, k_cycle_get_32());
 	atomic_dec(&data->timer_in_handler);
 }
@@ -159,13 +162,20 @@ int z_event_counter_source_set(const struct device *dev, bool enabled, uint32_t 
 			&config->gpio, enabled ? event_counter_edge_flags(edge) : GPIO_INT_DISABLE);
 #endif
 	}
+	k_spinlock_key_t key = k_spin_lock(&data->timer_lock);
+
 	if (enabled) {
-		atomic_set(&data->timer_armed, 1);
-		k_timer_start(&data->timer, K_USEC(config->timer_period_us),
-			      K_USEC(config->timer_period_us));
+		/* Already running (settings re-applied): keep its phase. */
+		if (!data->timer_running) {
+			data->timer_running = true;
+			k_timer_start(&data->timer, K_USEC(config->timer_period_us),
+				      K_USEC(config->timer_period_us));
+		}
+		k_spin_unlock(&data->timer_lock, key);
 	} else {
-		atomic_clear(&data->timer_armed);
+		data->timer_running = false;
 		k_timer_stop(&data->timer);
+		k_spin_unlock(&data->timer_lock, key);
 		/* An expiry already running on another CPU (SMP) finishes first:
 		 * when this returns, no handler of ours is mid-way. It is a few
 		 * hundred instructions, so the wait is short.

@@ -45,8 +45,16 @@ struct event_counter_data {
 	 * expiry handlers running now (see event_counter_timer_expiry()).
 	 */
 	atomic_t timer_generated;
-	atomic_t timer_armed;
 	atomic_t timer_in_handler;
+	/* Timer sources: whether the source is on. Re-applying enabled
+	 * settings leaves a running timer alone (k_timer_start() would re-phase
+	 * it: configure calls faster than the period would starve it; found by
+	 * lifecycle's test_cross_cpu_gate_and_revocable). Rust applies settings
+	 * with its thread lock released, so calls may overlap on SMP:
+	 * `timer_lock` serialises each switch and the expiry's re-stop check.
+	 */
+	bool timer_running;
+	struct k_spinlock timer_lock;
 #if defined(CONFIG_PM_DEVICE_RUNTIME)
 	/* Runtime PM usage references of ended sessions that the PM core could
 	 * not release yet (its suspend was refused, or the device is removed):

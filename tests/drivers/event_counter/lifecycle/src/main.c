@@ -344,6 +344,343 @@ ZTEST(event_counter_lifecycle, test_remove_restore_cycles_reconcile)
 	zassert_true(s1.read - s0.read >= read);
 }
 
+/* ---- Two CPUs at once (seeds 002/003: SMP) ----------------------------
+ *
+ * The gate's in-flight count (crates/racefree/src/gate.rs: begin/end with
+ * Acquire/Release, close waiting for the drain) and the revocable's user
+ * count (revocable.rs: remove revokes the hardware binding and waits for its
+ * users, restore refills it) rely on memory orderings that a uniprocessor
+ * gives for free: there, one CPU sees its own writes in order. On the SMP
+ * target a worker on CPU 0 makes every gated call on the timer device while a
+ * worker on the other CPU closes, opens, removes and restores the same device,
+ * truly at the same time, with the timer's events arriving meanwhile. Every
+ * result must be one the header documents for that situation, and everything
+ * reconciles at the end. On a uniprocessor both workers share CPU 0 and
+ * yield to each other.
+ */
+#define XCPU_STACK_SIZE 2048
+#define XCPU_BUDGET_MS  1500
+#define XCPU_CALLS_MAX  200000
+#define XCPU_CYCLES_MAX 4000
+#define XCPU_JOIN_BOUND K_MSEC(XCPU_BUDGET_MS + 10000)
+/* Unexpected results kept for the report. */
+#define XCPU_LOG 8
+
+K_THREAD_STACK_DEFINE(xcpu_stack_a, XCPU_STACK_SIZE);
+K_THREAD_STACK_DEFINE(xcpu_stack_b, XCPU_STACK_SIZE);
+static struct k_thread xcpu_thread_a, xcpu_thread_b;
+
+/* Result kinds counted per worker. */
+enum xcpu_kind {
+	XK_OK,        /* 0, or a count >= 0 */
+	XK_EBADF,
+	XK_ENODEV,
+	XK_EBUSY,
+	XK_EALREADY,
+	XK_EAGAIN,
+	XK_ETIMEDOUT,
+	XK_OTHER,
+	XK_KINDS,
+};
+
+static const char *const xcpu_kind_name[XK_KINDS] = {
+	"ok", "EBADF", "ENODEV", "EBUSY", "EALREADY", "EAGAIN", "ETIMEDOUT", "other",
+};
+
+struct xcpu_worker {
+	uint32_t iterations;
+	uint32_t cpus; /* bit per CPU the worker ran on */
+	uint32_t kinds[XK_KINDS];
+	uint32_t unexpected;
+	struct {
+		char call;
+		int ret;
+		uint32_t iteration;
+	} log[XCPU_LOG];
+};
+
+static struct xcpu_worker xcpu_a, xcpu_b;
+static volatile bool xcpu_stop;
+static int64_t xcpu_deadline;
+static struct event_counter_settings xcpu_settings;
+/* Worker A's read-side checks. */
+static uint32_t xcpu_events_read, xcpu_seq_back, xcpu_stats_back;
+static uint32_t xcpu_last_seq;
+static bool xcpu_have_seq;
+/* Worker B's transitions that succeeded. */
+static uint32_t xcpu_opens, xcpu_closes, xcpu_removes, xcpu_restores;
+
+static enum xcpu_kind xcpu_kind_of(int ret)
+{
+	switch (ret) {
+	case -EBADF:
+		return XK_EBADF;
+	case -ENODEV:
+		return XK_ENODEV;
+	case -EBUSY:
+		return XK_EBUSY;
+	case -EALREADY:
+		return XK_EALREADY;
+	case -EAGAIN:
+		return XK_EAGAIN;
+	case -ETIMEDOUT:
+		return XK_ETIMEDOUT;
+	default:
+		return ret >= 0 ? XK_OK : XK_OTHER;
+	}
+}
+
+/* Counts `ret` and checks it is one of the kinds in `allowed` (bit per kind). */
+static void xcpu_check(struct xcpu_worker *w, char call, int ret, uint32_t allowed)
+{
+	enum xcpu_kind kind = xcpu_kind_of(ret);
+
+	w->kinds[kind]++;
+	if ((allowed & BIT(kind)) == 0) {
+		if (w->unexpected < XCPU_LOG) {
+			w->log[w->unexpected].call = call;
+			w->log[w->unexpected].ret = ret;
+			w->log[w->unexpected].iteration = w->iterations;
+		}
+		w->unexpected++;
+	}
+}
+
+static bool xcpu_running(const struct xcpu_worker *w, uint32_t max)
+{
+	return w->iterations < max && k_uptime_get() < xcpu_deadline;
+}
+
+/* Worker A (CPU 0): the calls that go through the gate (read, wait,
+ * configure) and the hardware binding (configure), plus the counters. It
+ * never closes, opens or removes: whatever it gets is worker B's doing. No
+ * suspend happens here, so -EAGAIN only ever means "K_NO_WAIT, nothing
+ * pending" (wait).
+ */
+static void xcpu_gated_calls(void *p1, void *p2, void *p3)
+{
+	struct xcpu_worker *w = &xcpu_a;
+	struct event_counter_stats prev = {0}, s;
+	struct event_counter_event ev[4];
+
+	ARG_UNUSED(p1);
+	ARG_UNUSED(p2);
+	ARG_UNUSED(p3);
+	while (!xcpu_stop && xcpu_running(w, XCPU_CALLS_MAX)) {
+		int ret;
+
+		w->cpus |= BIT(test_cpu_id());
+		ret = event_counter_read(ticks_dev, ev, ARRAY_SIZE(ev));
+		xcpu_check(w, 'r', ret, BIT(XK_OK) | BIT(XK_EBADF) | BIT(XK_ENODEV));
+		for (int i = 0; i < ret; i++) {
+			/* The only reader: sequences only go up (Acquire on admission). */
+			if (xcpu_have_seq && (int32_t)(ev[i].sequence - xcpu_last_seq) <= 0) {
+				xcpu_seq_back++;
+			}
+			xcpu_last_seq = ev[i].sequence;
+			xcpu_have_seq = true;
+			xcpu_events_read++;
+		}
+		ret = event_counter_wait(ticks_dev, K_NO_WAIT);
+		xcpu_check(w, 'w', ret,
+			   BIT(XK_OK) | BIT(XK_EAGAIN) | BIT(XK_EBADF) | BIT(XK_ENODEV));
+		if (ret == 0) {
+			/* wait's success is a pending count, never 0 */
+			xcpu_check(w, 'W', -EINVAL, 0);
+		}
+		ret = event_counter_configure(ticks_dev, &xcpu_settings);
+		xcpu_check(w, 'c', ret, BIT(XK_OK) | BIT(XK_EBADF) | BIT(XK_ENODEV));
+		ret = event_counter_get_stats(ticks_dev, &s);
+		xcpu_check(w, 's', ret, BIT(XK_OK));
+		if (ret == 0) {
+			/* Counters only grow, as one observer sees them. */
+			if (s.seen < prev.seen || s.ignored < prev.ignored || s.read < prev.read ||
+			    s.dropped < prev.dropped) {
+				xcpu_stats_back++;
+			}
+			prev = s;
+		}
+		w->iterations++;
+		if ((w->iterations % 8) == 0) {
+			k_yield(); /* a uniprocessor's worker B */
+		}
+	}
+}
+
+/* Restores until the device is back; -EBUSY while calls from before the
+ * removal are still in flight. Bounded by tries and by time.
+ */
+static int xcpu_restore(struct xcpu_worker *w)
+{
+	int64_t until = k_uptime_get() + 500;
+	int ret;
+
+	for (int tries = 0; tries < 100000; tries++) {
+		ret = event_counter_restore(ticks_dev);
+		xcpu_check(w, 'R', ret, BIT(XK_OK) | BIT(XK_EBUSY));
+		if (ret != -EBUSY || k_uptime_get() > until) {
+			break;
+		}
+		k_yield();
+	}
+	return ret;
+}
+
+/* Worker B (the other CPU): the lifecycle transitions on the same device. */
+static void xcpu_transitions(void *p1, void *p2, void *p3)
+{
+	struct xcpu_worker *w = &xcpu_b;
+
+	ARG_UNUSED(p1);
+	ARG_UNUSED(p2);
+	ARG_UNUSED(p3);
+	while (xcpu_running(w, XCPU_CYCLES_MAX)) {
+		uint32_t i = w->iterations;
+		enum event_counter_close_policy policy =
+			(i & 1) ? EVENT_COUNTER_CLOSE_PROCEED : EVENT_COUNTER_CLOSE_FAIL_IF_BUSY;
+		int ret;
+
+		w->cpus |= BIT(test_cpu_id());
+		/* -EBUSY: still open (a refused close), or a PROCEED close left calls
+		 * in flight.
+		 */
+		ret = event_counter_open(ticks_dev);
+		xcpu_check(w, 'o', ret, BIT(XK_OK) | BIT(XK_EBUSY));
+		xcpu_opens += (ret == 0);
+		/* Keep the session open for a while: worker A's calls get in, and
+		 * now and then the timer (1 ms) delivers events.
+		 */
+		if ((i % 8) == 0) {
+			k_msleep(3);
+		} else {
+			k_busy_wait((i % 4) * 20);
+			k_yield();
+		}
+		/* 0; -EBUSY only under FAIL_IF_BUSY (calls in flight at the
+		 * timeout); -EBADF if the open above found it closed with calls in
+		 * flight. No other thread closes: -EALREADY would be a bug.
+		 */
+		ret = event_counter_close(ticks_dev, (i & 2) ? K_TICKS(1) : K_NO_WAIT, policy);
+		xcpu_check(w, 'C', ret,
+			   BIT(XK_OK) | BIT(XK_EBADF) |
+				   (policy == EVENT_COUNTER_CLOSE_FAIL_IF_BUSY ? BIT(XK_EBUSY)
+									       : 0));
+		xcpu_closes += (ret == 0);
+		if ((i % 4) == 3) {
+			/* Hot-unplug under worker A's calls: 0, or -ETIMEDOUT with a
+			 * configure still holding the binding (removed all the same).
+			 */
+			ret = event_counter_remove(ticks_dev, (i & 4) ? K_TICKS(1) : K_NO_WAIT);
+			xcpu_check(w, 'x', ret, BIT(XK_OK) | BIT(XK_ETIMEDOUT));
+			xcpu_removes += (ret == 0 || ret == -ETIMEDOUT);
+			xcpu_check(w, 'O', event_counter_open(ticks_dev), BIT(XK_ENODEV));
+			xcpu_check(w, 'X', event_counter_remove(ticks_dev, K_NO_WAIT),
+				   BIT(XK_ENODEV));
+			k_yield();
+			if (xcpu_restore(w) == 0) {
+				xcpu_restores++;
+				xcpu_check(w, 'A', event_counter_restore(ticks_dev),
+					   BIT(XK_EALREADY));
+			}
+		}
+		w->iterations++;
+	}
+	xcpu_stop = true;
+}
+
+static void xcpu_print(const char *name, const struct xcpu_worker *w)
+{
+	TC_PRINT("%s: %u iterations, CPU mask 0x%x, results:", name, w->iterations, w->cpus);
+	for (int k = 0; k < XK_KINDS; k++) {
+		TC_PRINT(" %s %u", xcpu_kind_name[k], w->kinds[k]);
+	}
+	TC_PRINT(", unexpected %u\n", w->unexpected);
+	for (uint32_t i = 0; i < MIN(w->unexpected, XCPU_LOG); i++) {
+		TC_PRINT("  unexpected: call '%c' returned %d at iteration %u\n", w->log[i].call,
+			 w->log[i].ret, w->log[i].iteration);
+	}
+}
+
+ZTEST(event_counter_lifecycle, test_cross_cpu_gate_and_revocable)
+{
+	const unsigned int cpu_a = 0;
+	const unsigned int cpu_b = TEST_OTHER_CPU;
+	struct event_counter_event ev[8];
+	struct event_counter_stats s0, s1;
+	uint32_t gen0, gen1;
+	int ret, n;
+
+	/* Present and closed, with its settings to re-apply. */
+	ret = event_counter_open(ticks_dev);
+	zassert_true(ret == 0 || ret == -EBUSY, "open %d", ret);
+	zassert_ok(event_counter_get_settings(ticks_dev, &xcpu_settings));
+	zassert_true(xcpu_settings.enabled, "the timer device counts");
+	zassert_ok(event_counter_close(ticks_dev, K_FOREVER, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	k_msleep(2); /* an expiry on its way when the timer stopped lands */
+	gen0 = z_event_counter_source_generated(ticks_dev);
+	zassert_ok(event_counter_get_stats(ticks_dev, &s0));
+
+	xcpu_a = (struct xcpu_worker){0};
+	xcpu_b = (struct xcpu_worker){0};
+	xcpu_stop = false;
+	xcpu_events_read = xcpu_seq_back = xcpu_stats_back = 0;
+	xcpu_have_seq = false;
+	xcpu_opens = xcpu_closes = xcpu_removes = xcpu_restores = 0;
+	xcpu_deadline = k_uptime_get() + XCPU_BUDGET_MS;
+	test_thread_start_on(cpu_a, &xcpu_thread_a, xcpu_stack_a, XCPU_STACK_SIZE,
+			     xcpu_gated_calls, NULL, NULL, NULL, K_PRIO_PREEMPT(5));
+	test_thread_start_on(cpu_b, &xcpu_thread_b, xcpu_stack_b, XCPU_STACK_SIZE,
+			     xcpu_transitions, NULL, NULL, NULL, K_PRIO_PREEMPT(5));
+	ret = k_thread_join(&xcpu_thread_b, XCPU_JOIN_BOUND);
+	xcpu_stop = true;
+	zassert_ok(ret, "worker B (transitions) hung");
+	zassert_ok(k_thread_join(&xcpu_thread_a, XCPU_JOIN_BOUND), "worker A (calls) hung");
+
+	xcpu_print("worker A (read/wait/configure/stats)", &xcpu_a);
+	xcpu_print("worker B (open/close/remove/restore)", &xcpu_b);
+	TC_PRINT("B: %u opens, %u closes, %u removes, %u restores; A: %u events read\n",
+		 xcpu_opens, xcpu_closes, xcpu_removes, xcpu_restores, xcpu_events_read);
+
+	zassert_true(xcpu_a.iterations > 0 && xcpu_b.iterations > 0, "both workers ran");
+	zassert_equal(xcpu_a.cpus, BIT(cpu_a), "worker A ran on CPU mask 0x%x, not CPU %u",
+		      xcpu_a.cpus, cpu_a);
+	zassert_equal(xcpu_b.cpus, BIT(cpu_b), "worker B ran on CPU mask 0x%x, not CPU %u",
+		      xcpu_b.cpus, cpu_b);
+	zassert_equal(xcpu_a.unexpected, 0, "worker A: %u undocumented results",
+		      xcpu_a.unexpected);
+	zassert_equal(xcpu_b.unexpected, 0, "worker B: %u undocumented results",
+		      xcpu_b.unexpected);
+	zassert_equal(xcpu_seq_back, 0, "sequence went back %u times", xcpu_seq_back);
+	zassert_equal(xcpu_stats_back, 0, "counters went back %u times", xcpu_stats_back);
+	zassert_equal(xcpu_removes, xcpu_restores, "every removal restored");
+
+	/* Present (every removal was restored); close whatever session is left. */
+	ret = event_counter_close(ticks_dev, K_FOREVER, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY);
+	zassert_true(ret == 0 || ret == -EBADF, "final close %d", ret);
+	/* Nothing left in flight, no driver-level attachment leaked: it opens. */
+	zassert_ok(event_counter_open(ticks_dev), "reopen after the storm");
+	while ((n = event_counter_read(ticks_dev, ev, ARRAY_SIZE(ev))) > 0) {
+		for (int i = 0; i < n; i++) {
+			zassert_true(!xcpu_have_seq || (int32_t)(ev[i].sequence - xcpu_last_seq) > 0,
+				     "sequence went back after the storm");
+			xcpu_last_seq = ev[i].sequence;
+			xcpu_have_seq = true;
+		}
+	}
+	zassert_ok(event_counter_close(ticks_dev, K_FOREVER, EVENT_COUNTER_CLOSE_FAIL_IF_BUSY));
+	k_msleep(2);
+	gen1 = z_event_counter_source_generated(ticks_dev);
+	zassert_ok(event_counter_get_stats(ticks_dev, &s1));
+	TC_PRINT("timer: %u expiries = %u seen + %u ignored; read %u, dropped %u, pending %u\n",
+		 gen1 - gen0, s1.seen - s0.seen, s1.ignored - s0.ignored, s1.read - s0.read,
+		 s1.dropped - s0.dropped, s1.pending);
+	zassert_true(s1.seen - s0.seen > 0, "the timer delivered events meanwhile");
+	zassert_equal(s1.seen, s1.read + s1.dropped + s1.pending, "counts reconcile");
+	zassert_equal(s1.pending, 0, "drained");
+	zassert_equal(gen1 - gen0, (s1.seen - s0.seen) + (s1.ignored - s0.ignored),
+		      "every expiry seen or ignored");
+}
+
 ZTEST_SUITE(event_counter_lifecycle, NULL, NULL, before_each, NULL, NULL);
 
 /* Runs after event_counter_lifecycle (suites run in name order): the driver
