@@ -11,25 +11,25 @@
  * and leaves the device active and usable. Seed 002: runtime PM's usage count
  * is reference tracking; it reads 0 once every client has gone.
  *
- * Every interrupt is accounted for: the storm's pulses all go through one
- * ISR, which also records whether the pin interrupt reached the driver (a
- * second callback on the same pin, which gpio_emul calls exactly when it calls
- * the driver's). While suspended the source is off, so a pulse reaches
- * nothing: generated == seen + ignored + undelivered, exactly.
+ * Every interrupt is accounted for: the storm's pulses (k_timer expiries and
+ * the test thread's own, raised through test_irq) all run in interrupt context
+ * through one function, under one spinlock, which also records whether the pin
+ * interrupt reached the driver (a second callback on the same pin, which
+ * gpio_emul calls exactly when it calls the driver's). While suspended the
+ * source is off, so a pulse reaches nothing: generated == seen + ignored +
+ * undelivered, exactly.
  */
 
-#include <zephyr/irq.h>
 #include <zephyr/pm/device.h>
 #include <zephyr/pm/device_runtime.h>
 #include <zephyr/ztest.h>
 
-#include <cmsis_core.h>
+#include <string.h>
 
 #include "test_common.h"
+#include "test_irq.h"
 #include "in_flight.h"
 
-/* A line the lm3s6965 peripherals leave unused (as isr_stress). */
-#define STORM_IRQ   (CONFIG_NUM_IRQS - 1)
 #define DRAIN_TICKS (K_MSEC(CONFIG_EVENT_COUNTER_PM_DRAIN_TIMEOUT_MS).ticks)
 
 static const struct device *const rt_dev = DEVICE_DT_GET(DT_NODELABEL(evc_rt));
@@ -60,6 +60,22 @@ static int pm_resume(const struct device *dev)
 	return pm_device_action_run(dev, PM_DEVICE_ACTION_RESUME);
 }
 
+/* Waits until helper `slot` blocks. A helper started at a higher priority runs
+ * at once and blocks before this thread goes on on one CPU; on SMP this thread
+ * may go on on the other CPU first.
+ */
+static void wait_helper_blocked(int slot)
+{
+	int64_t deadline = k_uptime_get() + MSEC_PER_SEC;
+	char state[32];
+
+	while (strstr(k_thread_state_str(&helper_threads[slot], state, sizeof(state)),
+		      "pending") == NULL) {
+		zassert_true(k_uptime_get() < deadline, "helper %d never blocked", slot);
+		k_busy_wait(10);
+	}
+}
+
 /* ---- The interrupt storm ------------------------------------------------- */
 
 static atomic_t delivered;
@@ -73,62 +89,102 @@ static void probe_isr(const struct device *port, struct gpio_callback *cb, gpio_
 	atomic_inc(&delivered);
 }
 
+/* Serialises the pulses: on SMP the timer ISR and the test thread's own
+ * pulse (test_irq) may run at the same instant on the two CPUs, and on one
+ * CPU the lock keeps them from nesting. Each pulse's "was it delivered" is
+ * then exact, and the counters below change only under it.
+ */
+static struct k_spinlock pulse_lock;
+static volatile bool storm_on;
 static volatile uint32_t storm_raised;
 static volatile uint32_t storm_undelivered;
 /* The test thread's own pulses: it knows the power state while it raises them. */
 static volatile bool own_pending;
 static volatile bool own_was_delivered;
 
-static void storm_isr(const void *arg)
+/* One counted pulse, in interrupt context; returns whether it reached the driver. */
+static bool counted_pulse_locked(void)
 {
 	atomic_val_t before = atomic_get(&delivered);
+	bool reached;
 
-	ARG_UNUSED(arg);
 	pulse();
+	reached = atomic_get(&delivered) != before;
 	storm_raised = storm_raised + 1;
-	own_was_delivered = atomic_get(&delivered) != before;
-	if (!own_was_delivered) {
+	if (!reached) {
 		storm_undelivered = storm_undelivered + 1;
 	}
-	own_pending = false;
+	return reached;
 }
 
-/* Background storm: a k_timer pends the line every tick (100 us); the pulse
- * itself runs in storm_isr, so that pulses never nest.
+/* Background storm: a k_timer expires every tick (100 us). Its expiry runs in
+ * the system timer's ISR on every architecture, so it pulses there directly:
+ * no second interrupt line (test_irq_run() is for thread context only). A
+ * periodic timer catches up on the ticks its expiries took, so where a pulse
+ * takes longer than a tick (QEMU -icount) pulsing on every expiry would leave
+ * no time to threads: as the NVIC line it replaces (whose pends merged), the
+ * storm pulses only once a tick has passed since its previous pulse.
  */
+static uint32_t storm_next_cycle;
+
 static void storm_timer_expiry(struct k_timer *timer)
 {
+	k_spinlock_key_t key = k_spin_lock(&pulse_lock);
+
 	ARG_UNUSED(timer);
-	NVIC_SetPendingIRQ(STORM_IRQ);
+	/* An expiry already under way on the other CPU when storm_stop() ran
+	 * finds the storm off, and raises nothing after it.
+	 */
+	if (storm_on && (int32_t)(k_cycle_get_32() - storm_next_cycle) >= 0) {
+		(void)counted_pulse_locked();
+		storm_next_cycle = k_cycle_get_32() + k_ticks_to_cyc_ceil32(1);
+	}
+	k_spin_unlock(&pulse_lock, key);
 }
 
 static K_TIMER_DEFINE(storm_timer, storm_timer_expiry, NULL);
 
 static void storm_start(void)
 {
+	k_spinlock_key_t key = k_spin_lock(&pulse_lock);
+
 	storm_raised = 0;
 	storm_undelivered = 0;
 	atomic_clear(&delivered);
-	irq_enable(STORM_IRQ);
+	storm_next_cycle = k_cycle_get_32();
+	storm_on = true;
+	k_spin_unlock(&pulse_lock, key);
 	k_timer_start(&storm_timer, K_TICKS(1), K_TICKS(1));
 }
 
 static void storm_stop(void)
 {
+	k_spinlock_key_t key;
+
 	k_timer_stop(&storm_timer);
-	/* A pend from the last expiry runs before the line is disabled. */
-	k_busy_wait(100);
-	irq_disable(STORM_IRQ);
+	key = k_spin_lock(&pulse_lock);
+	storm_on = false;
+	k_spin_unlock(&pulse_lock, key);
 }
 
-/* One pulse raised by the test thread; returns whether it reached the driver. */
+static void own_pulse_isr(const void *arg)
+{
+	k_spinlock_key_t key = k_spin_lock(&pulse_lock);
+
+	ARG_UNUSED(arg);
+	own_was_delivered = counted_pulse_locked();
+	own_pending = false;
+	k_spin_unlock(&pulse_lock, key);
+}
+
+/* One pulse raised by the test thread (in interrupt context, on its CPU);
+ * returns whether it reached the driver.
+ */
 static bool own_pulse(void)
 {
 	own_pending = true;
-	NVIC_SetPendingIRQ(STORM_IRQ);
-	__DSB();
-	__ISB();
-	zassert_false(own_pending, "the storm ISR ran at once");
+	test_irq_run(own_pulse_isr, NULL);
+	zassert_false(own_pending, "the pulse's ISR ran at once");
 	return own_was_delivered;
 }
 
@@ -268,6 +324,7 @@ ZTEST(event_counter_pm, test_2_suspend_wakes_blocked_wait_with_eagain)
 	zassert_ok(event_counter_open(edges_dev));
 	/* Higher priority than this thread: it runs at once and blocks in wait. */
 	start_helper(1, &waiter, K_PRIO_PREEMPT(1));
+	wait_helper_blocked(1);
 	zassert_false(waiter.done, "nothing pending: the waiter blocks");
 
 	zassert_ok(pm_suspend(edges_dev), "a blocked waiter does not hold the suspend up");
@@ -312,6 +369,7 @@ ZTEST(event_counter_pm, test_3_suspend_drains_operation_in_flight)
 	suspender = (struct helper){.dev = edges_dev, .fn = suspend_fn};
 	/* Higher priority: switches the source off, then blocks in the drain. */
 	start_helper(1, &suspender, K_PRIO_PREEMPT(1));
+	wait_helper_blocked(1);
 	zassert_false(suspender.done, "the suspend waits for the call in flight");
 	zassert_equal(pm_state(edges_dev), PM_DEVICE_STATE_ACTIVE, "not suspended yet");
 
@@ -364,7 +422,7 @@ ZTEST(event_counter_pm, test_4_suspend_refused_after_bound_device_stays_usable)
 }
 
 /* Several threads suspend and resume both common devices through the PM core
- * while the storm pulses every 100 us and a reader drains the edges device.
+ * while the storm pulses every tick or so and a reader drains the edges device.
  */
 #define PM_THREADS    3
 #define PM_ITERATIONS 400
@@ -778,7 +836,6 @@ ZTEST(event_counter_pm, test_9_driver_deinit_with_suspended_devices)
 
 static void *setup(void)
 {
-	IRQ_CONNECT(STORM_IRQ, 1, storm_isr, NULL, 0);
 	gpio_init_callback(&probe_cb, probe_isr, BIT(edges_pin.pin));
 	zassert_ok(gpio_add_callback_dt(&edges_pin, &probe_cb));
 	return NULL;
