@@ -17,7 +17,9 @@
  * interrupt reached the driver (a second callback on the same pin, which
  * gpio_emul calls exactly when it calls the driver's). While suspended the
  * source is off, so a pulse reaches nothing: generated == seen + ignored +
- * undelivered, exactly.
+ * undelivered, exactly. On SMP, gpio_emul can deliver an edge a second time
+ * from the thread that reconfigures the pin interrupt (see emulator_repeats);
+ * those repeats are counted apart and added to both sides.
  */
 
 #include <zephyr/pm/device.h>
@@ -79,6 +81,19 @@ static void wait_helper_blocked(int slot)
 /* ---- The interrupt storm ------------------------------------------------- */
 
 static atomic_t delivered;
+/* Edges gpio_emul delivered a second time. Zephyr v4.0's
+ * gpio_emul_pin_interrupt_configure() fires the callbacks of a pin whose
+ * pending bit it finds set after it has dropped its lock, and clears the bit
+ * after them: on SMP, a pulse on the other CPU that sets the bit in that
+ * window and fires the callbacks itself is delivered twice. The second
+ * delivery runs in the thread that called interrupt_configure (the driver's
+ * PM action, open or close), never in a pulse's interrupt: configure clears
+ * the pending bit under the lock on entry, so every edge it fires was already
+ * fired by its pulse. The driver rightly counts both deliveries (it cannot
+ * tell them apart); the test counts the repeats here, and asserts there are
+ * none where pulses and configure cannot overlap (one CPU).
+ */
+static atomic_t emulator_repeats;
 static struct gpio_callback probe_cb;
 
 static void probe_isr(const struct device *port, struct gpio_callback *cb, gpio_port_pins_t pins)
@@ -86,7 +101,11 @@ static void probe_isr(const struct device *port, struct gpio_callback *cb, gpio_
 	ARG_UNUSED(port);
 	ARG_UNUSED(cb);
 	ARG_UNUSED(pins);
-	atomic_inc(&delivered);
+	if (k_is_in_isr()) {
+		atomic_inc(&delivered);
+	} else {
+		atomic_inc(&emulator_repeats);
+	}
 }
 
 /* Serialises the pulses: on SMP the timer ISR and the test thread's own
@@ -151,6 +170,7 @@ static void storm_start(void)
 	storm_raised = 0;
 	storm_undelivered = 0;
 	atomic_clear(&delivered);
+	atomic_clear(&emulator_repeats);
 	storm_next_cycle = k_cycle_get_32();
 	storm_on = true;
 	k_spin_unlock(&pulse_lock, key);
@@ -257,13 +277,18 @@ static void check_edges_reconciled(const struct event_counter_stats *before, uin
 	ignored = after.ignored - before->ignored;
 	read = after.read - before->read;
 	dropped = after.dropped - before->dropped;
-	TC_PRINT("edges: generated %u delivered %u undelivered %u seen %u ignored %u read %u "
-		 "dropped %u pending %u\n",
-		 storm_raised, (uint32_t)atomic_get(&delivered), storm_undelivered, seen, ignored,
-		 read, dropped, after.pending);
-	zassert_equal((uint32_t)atomic_get(&delivered), seen + ignored,
+	uint32_t repeats = (uint32_t)atomic_get(&emulator_repeats);
+
+	TC_PRINT("edges: generated %u delivered %u (+%u repeated by gpio_emul) undelivered %u "
+		 "seen %u ignored %u read %u dropped %u pending %u\n",
+		 storm_raised, (uint32_t)atomic_get(&delivered), repeats, storm_undelivered, seen,
+		 ignored, read, dropped, after.pending);
+	if (!IS_ENABLED(CONFIG_SMP)) {
+		zassert_equal(repeats, 0, "one CPU: a pulse and interrupt_configure never overlap");
+	}
+	zassert_equal((uint32_t)atomic_get(&delivered) + repeats, seen + ignored,
 		      "every delivered interrupt is seen or ignored");
-	zassert_equal(storm_raised, seen + ignored + storm_undelivered, "lost events");
+	zassert_equal(storm_raised + repeats, seen + ignored + storm_undelivered, "lost events");
 	zassert_equal(seen, read + dropped + after.pending - before->pending, "unbalanced");
 	zassert_equal(read, read_by_readers, "readers got %u, driver handed out %u",
 		      read_by_readers, read);
