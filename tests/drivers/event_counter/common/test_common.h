@@ -92,4 +92,49 @@ static inline k_tid_t test_thread_start_on(int cpu, struct k_thread *thread,
 }
 #endif
 
+/* Where a suite's interrupt handlers ran: the CPUs (bit per CPU) and how
+ * many ran outside interrupt context (a suite asserts zero: its events must
+ * come from real interrupts, seed 000's ISR-vs-thread race).
+ */
+struct isr_context_record {
+	atomic_t cpus;
+	atomic_t outside_isr;
+};
+
+static inline void isr_context_clear(struct isr_context_record *rec)
+{
+	atomic_clear(&rec->cpus);
+	atomic_clear(&rec->outside_isr);
+}
+
+/* Called first thing in the handler. */
+static inline void isr_context_note(struct isr_context_record *rec)
+{
+	atomic_or(&rec->cpus, BIT(test_cpu_id()));
+	if (!k_is_in_isr()) {
+		atomic_inc(&rec->outside_isr);
+	}
+}
+
+/* A reader's view of the events it got: sequence numbers only go forward
+ * within one reader's reads (the ring's publish order, on any CPU).
+ */
+struct sequence_check {
+	uint32_t last;
+	bool have_last;
+	uint32_t out_of_order;
+};
+
+static inline void sequence_check_events(struct sequence_check *check,
+					 const struct event_counter_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (check->have_last && (int32_t)(ev[i].sequence - check->last) <= 0) {
+			check->out_of_order++;
+		}
+		check->last = ev[i].sequence;
+		check->have_last = true;
+	}
+}
+
 #endif /* EVENT_COUNTER_TEST_COMMON_H_ */

@@ -32,19 +32,14 @@ K_THREAD_STACK_ARRAY_DEFINE(reader_stacks, READERS, STACK_SIZE);
 static struct k_thread reader_threads[READERS];
 K_THREAD_STACK_DEFINE(producer_stack, STACK_SIZE);
 static struct k_thread producer_thread;
-/* CPUs the raised interrupts' handlers ran on (bit per CPU), and how many
- * of them did not run in interrupt context (asserted zero).
- */
-static atomic_t isr_cpus;
-static atomic_t not_in_isr;
+/* Where the raised interrupts' handlers ran. */
+static struct isr_context_record isr_context;
 
 struct reader {
 	const struct device *dev;
 	volatile bool stop;
 	uint32_t read;
-	uint32_t last_sequence;
-	bool have_last;
-	uint32_t out_of_order;
+	struct sequence_check order;
 	/* CPUs this reader ran on (bit per CPU). */
 	uint32_t cpus;
 };
@@ -67,13 +62,7 @@ static void reader_entry(void *p1, void *p2, void *p3)
 			break;
 		}
 		n = event_counter_read(r->dev, ev, ARRAY_SIZE(ev));
-		for (int i = 0; i < n; i++) {
-			if (r->have_last && (int32_t)(ev[i].sequence - r->last_sequence) <= 0) {
-				r->out_of_order++;
-			}
-			r->last_sequence = ev[i].sequence;
-			r->have_last = true;
-		}
+		sequence_check_events(&r->order, ev, n);
 		if (n > 0) {
 			r->read += n;
 		}
@@ -102,7 +91,7 @@ static uint32_t stop_readers(void)
 	}
 	for (int i = 0; i < READERS; i++) {
 		zassert_ok(k_thread_join(&reader_threads[i], K_SECONDS(10)), "reader hung");
-		zassert_equal(readers[i].out_of_order, 0, "reader %d saw sequence go back", i);
+		zassert_equal(readers[i].order.out_of_order, 0, "reader %d saw sequence go back", i);
 		total += readers[i].read;
 		TC_PRINT("reader %d ran on CPU mask 0x%x\n", i, readers[i].cpus);
 		zassert_equal(readers[i].cpus, BIT(TEST_OTHER_CPU), "reader %d not on CPU %d", i,
@@ -145,19 +134,19 @@ static void producer_entry(void *p1, void *p2, void *p3)
 
 static void run_producer(struct producer *p)
 {
-	atomic_clear(&isr_cpus);
-	atomic_clear(&not_in_isr);
+	isr_context_clear(&isr_context);
 	test_thread_start_on(PRODUCER_CPU, &producer_thread, producer_stack, STACK_SIZE,
 			     producer_entry, p, NULL, NULL, K_PRIO_PREEMPT(5));
 	zassert_ok(k_thread_join(&producer_thread, K_MSEC(PRODUCER_BOUND_MS + 10000)),
 		   "producer hung");
 	zassert_equal(p->raised, p->events, "producer ran out of time after %u", p->raised);
 	TC_PRINT("producer ran on CPU mask 0x%x, its interrupts on 0x%x\n", p->cpus,
-		 (uint32_t)atomic_get(&isr_cpus));
+		 (uint32_t)atomic_get(&isr_context.cpus));
 	zassert_equal(p->cpus, BIT(PRODUCER_CPU));
-	zassert_equal((uint32_t)atomic_get(&isr_cpus), BIT(PRODUCER_CPU),
+	zassert_equal((uint32_t)atomic_get(&isr_context.cpus), BIT(PRODUCER_CPU),
 		      "interrupts not on the producer's CPU");
-	zassert_equal(atomic_get(&not_in_isr), 0, "handler outside interrupt context");
+	zassert_equal(atomic_get(&isr_context.outside_isr), 0,
+		      "handler outside interrupt context");
 }
 
 static void check_reconciled(const struct device *dev, const struct event_counter_stats *before,
@@ -183,10 +172,7 @@ static void check_reconciled(const struct device *dev, const struct event_counte
 static void pulse_from_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
-	atomic_or(&isr_cpus, BIT(test_cpu_id()));
-	if (!k_is_in_isr()) {
-		atomic_inc(&not_in_isr);
-	}
+	isr_context_note(&isr_context);
 	pulse();
 }
 
@@ -212,10 +198,7 @@ static volatile uint32_t storm_raised;
 static void storm_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
-	atomic_or(&isr_cpus, BIT(test_cpu_id()));
-	if (!k_is_in_isr()) {
-		atomic_inc(&not_in_isr);
-	}
+	isr_context_note(&isr_context);
 	pulse();
 	storm_raised = storm_raised + 1;
 }

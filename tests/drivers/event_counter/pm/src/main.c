@@ -267,7 +267,8 @@ static void join_worker(int slot)
 }
 
 /* generated == seen + ignored + undelivered; seen == read + dropped + pending. */
-static void check_edges_reconciled(const struct event_counter_stats *before, uint32_t read_by_readers)
+static void check_edges_reconciled(const struct event_counter_stats *before,
+				   uint32_t read_by_readers)
 {
 	struct event_counter_stats after;
 	uint32_t seen, ignored, read, dropped;

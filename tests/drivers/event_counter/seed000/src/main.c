@@ -49,15 +49,15 @@ uint32_t seed000_guarded_read(const void *counter);
 static struct counter_ops storm_target;
 static volatile uint32_t isr_increments;
 static int64_t storm_deadline;
-/* CPUs the storm's expiries ran on (bit per CPU). */
-static atomic_t isr_cpus;
+/* Where the storm's expiries ran. */
+static struct isr_context_record isr_context;
 
 static void storm_expiry(struct k_timer *timer)
 {
 	storm_target.increment(storm_target.counter);
 	/* Only the ISR writes it; expiries do not nest (one timer). */
 	isr_increments = isr_increments + 1;
-	atomic_or(&isr_cpus, BIT(test_cpu_id()));
+	isr_context_note(&isr_context);
 	/* A storm the CPU cannot keep up with must not run forever either. */
 	if (k_uptime_get() > storm_deadline) {
 		k_timer_stop(timer);
@@ -106,7 +106,7 @@ static uint32_t run_storm(const struct counter_ops *ops)
 
 	storm_target = *ops;
 	isr_increments = 0;
-	atomic_clear(&isr_cpus);
+	isr_context_clear(&isr_context);
 	for (unsigned int c = 0; c < cpus; c++) {
 		incrementers[c] = (struct incrementer){
 			.ops = ops,
@@ -137,10 +137,11 @@ static uint32_t run_storm(const struct counter_ops *ops)
 	expected += by_threads;
 	counted = ops->read(ops->counter);
 	TC_PRINT("threads %u + isr %u (on CPU mask 0x%x) = %u, counter %u, lost %u\n", by_threads,
-		 isr_increments, (uint32_t)atomic_get(&isr_cpus), expected, counted,
+		 isr_increments, (uint32_t)atomic_get(&isr_context.cpus), expected, counted,
 		 expected - counted);
 	zassert_true(isr_increments >= MIN_ISR_INCREMENTS,
 		     "the storm must actually interrupt the threads");
+	zassert_equal(atomic_get(&isr_context.outside_isr), 0, "expiry outside interrupt context");
 	return expected - counted;
 }
 

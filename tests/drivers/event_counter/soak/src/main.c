@@ -55,17 +55,13 @@ static uint32_t rng(void)
 static volatile uint32_t raised;
 static volatile bool stop;
 
-/* CPUs the raised interrupts ran on, and how many ran outside an ISR. */
-static atomic_t isr_cpus;
-static atomic_t not_in_isr;
+/* Where the raised interrupts' handlers ran. */
+static struct isr_context_record isr_context;
 
 static void storm_isr(const void *arg)
 {
 	ARG_UNUSED(arg);
-	atomic_or(&isr_cpus, BIT(test_cpu_id()));
-	if (!k_is_in_isr()) {
-		atomic_inc(&not_in_isr);
-	}
+	isr_context_note(&isr_context);
 	pulse();
 	raised = raised + 1;
 }
@@ -76,9 +72,7 @@ struct reader {
 	bool exit_on_removal;
 	uint32_t removals_seen;
 	uint32_t read;
-	uint32_t out_of_order;
-	uint32_t last;
-	bool have_last;
+	struct sequence_check order;
 	int exit_code;
 	uint32_t cpus;
 };
@@ -108,13 +102,7 @@ static void reader_entry(void *p1, void *p2, void *p3)
 			return;
 		}
 		n = event_counter_read(r->dev, ev, ARRAY_SIZE(ev));
-		for (int i = 0; i < n; i++) {
-			if (r->have_last && (int32_t)(ev[i].sequence - r->last) <= 0) {
-				r->out_of_order++;
-			}
-			r->last = ev[i].sequence;
-			r->have_last = true;
-		}
+		sequence_check_events(&r->order, ev, n);
 		if (n > 0) {
 			r->read += n;
 		}
@@ -261,8 +249,7 @@ ZTEST(event_counter_soak, test_soak)
 	static struct producer prod;
 
 	TC_PRINT("soak seed: %u (events %u)\n", SOAK_SEED, EVENTS);
-	atomic_clear(&isr_cpus);
-	atomic_clear(&not_in_isr);
+	isr_context_clear(&isr_context);
 
 	/* The timer device's baseline while it is closed (timer stopped, no
 	 * expiry in flight): with the timer running, an expiry between the two
@@ -307,7 +294,8 @@ ZTEST(event_counter_soak, test_soak)
 	zassert_equal(e1.seen - e0.seen,
 		      (e1.read - e0.read) + (e1.dropped - e0.dropped) + e1.pending - e0.pending);
 	zassert_equal(e1.read - e0.read, readers[0].read + readers[1].read, "reads unaccounted");
-	zassert_equal(readers[0].out_of_order + readers[1].out_of_order, 0, "sequence went back");
+	zassert_equal(readers[0].order.out_of_order + readers[1].order.out_of_order, 0,
+		      "sequence went back");
 	TC_PRINT("edges: %u remove/re-add cycles (%u removals timed out, %u restores busy), "
 		 "%u raised while removed; readers saw the device away %u+%u times\n",
 		 prod.replugs, prod.removal_timeouts, prod.replug_busy, prod.raised_while_removed,
@@ -319,11 +307,11 @@ ZTEST(event_counter_soak, test_soak)
 	 * thread that used the devices with them on the other one.
 	 */
 	TC_PRINT("CPUs: producer 0x%x, its interrupts 0x%x, readers 0x%x 0x%x, churn 0x%x, "
-		 "waiter 0x%x\n", prod.cpus, (uint32_t)atomic_get(&isr_cpus), readers[0].cpus,
+		 "waiter 0x%x\n", prod.cpus, (uint32_t)atomic_get(&isr_context.cpus), readers[0].cpus,
 		 readers[1].cpus, churn.cpus, unplug_waiter.cpus);
 	zassert_equal(prod.cpus, BIT(PRODUCER_CPU));
-	zassert_equal((uint32_t)atomic_get(&isr_cpus), BIT(PRODUCER_CPU));
-	zassert_equal(atomic_get(&not_in_isr), 0, "handler outside interrupt context");
+	zassert_equal((uint32_t)atomic_get(&isr_context.cpus), BIT(PRODUCER_CPU));
+	zassert_equal(atomic_get(&isr_context.outside_isr), 0, "handler outside interrupt context");
 	zassert_equal(readers[0].cpus | readers[1].cpus | churn.cpus | unplug_waiter.cpus,
 		      BIT(TEST_OTHER_CPU));
 
