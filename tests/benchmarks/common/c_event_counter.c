@@ -97,18 +97,32 @@ static void c_evc_gpio_isr(const struct device *port, struct gpio_callback *cb,
 static void c_evc_timer_expiry(struct k_timer *timer)
 {
 	struct c_event_counter_data *data = CONTAINER_OF(timer, struct c_event_counter_data, timer);
+	k_spinlock_key_t key;
 
+	atomic_inc(&data->timer_in_handler);
+	atomic_inc(&data->timer_generated);
+	key = k_spin_lock(&data->timer_lock);
+	if (!data->timer_running) {
+		/* Re-added by this very expiry after a stop on another CPU. */
+		k_timer_stop(timer);
+	}
+	k_spin_unlock(&data->timer_lock, key);
 	c_event_counter_on_event(data->dev, k_cycle_get_32());
+	atomic_dec(&data->timer_in_handler);
 }
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-static int c_evc_timeout(int64_t ms, k_timeout_t *out)
+/* The API passes ticks (z_event_counter_timeout_ticks()): -1 K_FOREVER, 0
+ * K_NO_WAIT, a relative tick count; below -1 an absolute timeout, refused as
+ * the Rust driver refuses it.
+ */
+static int c_evc_timeout(int64_t ticks, k_timeout_t *out)
 {
-	if (ms == INT64_MIN) {
+	if (ticks < K_TICKS_FOREVER) {
 		return -EINVAL;
 	}
-	*out = ms < 0 ? K_FOREVER : K_MSEC(ms);
+	*out = ticks == K_TICKS_FOREVER ? K_FOREVER : K_TICKS(ticks);
 	return 0;
 }
 
@@ -127,12 +141,24 @@ static int c_evc_source_set(const struct device *dev, bool enabled, uint32_t edg
 		}
 		return gpio_pin_interrupt_configure_dt(&config->gpio, flags);
 	}
+	k_spinlock_key_t key = k_spin_lock(&data->timer_lock);
+
 	if (enabled) {
-		k_timer_start(&data->timer, K_USEC(config->timer_period_us),
-			      K_USEC(config->timer_period_us));
+		/* Already running (settings re-applied): keep its phase. */
+		if (!data->timer_running) {
+			data->timer_running = true;
+			k_timer_start(&data->timer, K_USEC(config->timer_period_us),
+				      K_USEC(config->timer_period_us));
+		}
+		k_spin_unlock(&data->timer_lock, key);
 	} else {
+		data->timer_running = false;
 		k_timer_stop(&data->timer);
-		data->timer_expiries += k_timer_status_get(&data->timer);
+		k_spin_unlock(&data->timer_lock, key);
+		/* An expiry already running on another CPU finishes first. */
+		while (atomic_get(&data->timer_in_handler) != 0) {
+			k_busy_wait(1);
+		}
 	}
 	return 0;
 }
@@ -226,7 +252,7 @@ static int c_evc_open(const struct device *dev)
 	return ret;
 }
 
-static int c_evc_close(const struct device *dev, int64_t timeout_ms, uint32_t policy)
+static int c_evc_close(const struct device *dev, int64_t timeout_ticks, uint32_t policy)
 {
 	struct c_event_counter_data *data = dev->data;
 	k_timeout_t timeout;
@@ -235,7 +261,7 @@ static int c_evc_close(const struct device *dev, int64_t timeout_ms, uint32_t po
 	if (k_is_in_isr()) {
 		return -EPERM;
 	}
-	if (policy > EVENT_COUNTER_CLOSE_PROCEED || c_evc_timeout(timeout_ms, &timeout) < 0) {
+	if (policy > EVENT_COUNTER_CLOSE_PROCEED || c_evc_timeout(timeout_ticks, &timeout) < 0) {
 		return -EINVAL;
 	}
 	k_mutex_lock(&data->mutex, K_FOREVER);
@@ -318,7 +344,7 @@ static int c_evc_read(const struct device *dev, struct event_counter_event *even
 	return (int)copied;
 }
 
-static int c_evc_wait(const struct device *dev, int64_t timeout_ms)
+static int c_evc_wait(const struct device *dev, int64_t timeout_ticks)
 {
 	struct c_event_counter_data *data = dev->data;
 	k_timeout_t timeout;
@@ -328,7 +354,7 @@ static int c_evc_wait(const struct device *dev, int64_t timeout_ms)
 	if (k_is_in_isr()) {
 		return -EPERM;
 	}
-	if (c_evc_timeout(timeout_ms, &timeout) < 0) {
+	if (c_evc_timeout(timeout_ticks, &timeout) < 0) {
 		return -EINVAL;
 	}
 	ret = c_evc_begin(data);
@@ -495,7 +521,7 @@ static int c_evc_notify(const struct device *dev)
 	return ret;
 }
 
-static int c_evc_remove(const struct device *dev, int64_t timeout_ms)
+static int c_evc_remove(const struct device *dev, int64_t timeout_ticks)
 {
 	struct c_event_counter_data *data = dev->data;
 	k_timeout_t timeout;
@@ -503,7 +529,7 @@ static int c_evc_remove(const struct device *dev, int64_t timeout_ms)
 	if (k_is_in_isr()) {
 		return -EPERM;
 	}
-	if (c_evc_timeout(timeout_ms, &timeout) < 0) {
+	if (c_evc_timeout(timeout_ticks, &timeout) < 0) {
 		return -EINVAL;
 	}
 	k_mutex_lock(&data->mutex, K_FOREVER);

@@ -54,7 +54,16 @@ struct c_event_counter_data {
 		struct gpio_callback gpio_cb;
 		struct k_timer timer;
 	};
-	uint32_t timer_expiries;
+	/* Timer sources, as in the driver's shim (drivers/event_counter/
+	 * event_counter.c): whether the source is on, under `timer_lock` (settings
+	 * re-applied leave a running timer alone; on SMP an expiry that outlived a
+	 * stop stops the timer again), the expiries the handler counted and the
+	 * handlers running now.
+	 */
+	bool timer_running;
+	struct k_spinlock timer_lock;
+	atomic_t timer_generated;
+	atomic_t timer_in_handler;
 };
 
 /* The ISR path: what the GPIO callback and the timer expiry call. */
