@@ -179,7 +179,9 @@ uint32_t z_event_counter_source_generated(const struct device *dev);
  * @retval -EBUSY already open, or a forced close still has operations in flight
  * @retval -EAGAIN suspended (power management): resume first. With runtime PM
  *         the open resumes the device itself.
- * @retval -ENODEV NULL, not ready, removed, or the driver is (being) deinitialised
+ * @retval -ENODEV NULL, not ready, removed or being removed, or the driver is
+ *         (being) deinitialised. An open racing event_counter_remove() either
+ *         answers this or opens first and has its session ended by the removal.
  * @retval -EPERM called from an ISR
  */
 static inline int event_counter_open(const struct device *dev)
@@ -385,8 +387,10 @@ static inline int event_counter_remove(const struct device *dev, k_timeout_t tim
  * @retval -EALREADY the device is present (not removed); nothing changed
  * @retval -EBUSY the removal is still in progress, or calls from before it
  *         are still in flight (after a removal that timed out, or a read or
- *         wait still on its way out); try again later. Once this returns 0,
- *         event_counter_open() is not refused for them.
+ *         wait still on its way out, or an open or close that began before
+ *         the removal); try again later. Once this returns 0,
+ *         event_counter_open() is not refused for them, and no open from
+ *         before the removal can open the restored device.
  * @retval -ENODEV NULL, not ready, or the hardware is not back (GPIO
  *         controller not ready); the device stays removed
  * @retval -EPERM called from an ISR

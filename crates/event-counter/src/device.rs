@@ -44,6 +44,13 @@ struct InFlight<'a, K: Kernel, H> {
     hardware: racefree::RevocableGuard<'a, H, K::Semaphore>,
 }
 
+/// A device held present by [`Device::presence`]: a reference to its
+/// current hardware binding, used for nothing but keeping it.
+#[must_use = "the device may be removed and restored as soon as this is dropped"]
+pub struct Presence<'a, K: Kernel, H> {
+    _binding: racefree::RevocableGuard<'a, H, K::Semaphore>,
+}
+
 /// What the ISR touches, under the ISR lock (seed 000's fix: every access to
 /// the shared counters, from the ISR and from readers, is under one spinlock).
 struct IsrShared {
@@ -274,11 +281,21 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     // ---- thread API -----------------------------------------------------
 
     /// Opens the device for its one client and enables the source.
+    ///
+    /// [`Error::Gone`] once a [`Device::remove`] has begun, even before it
+    /// revokes the binding: a session that opened then would outlive the
+    /// removal's end of sessions (see [`Device::remove_ending`]).
     pub fn open(&self, ctx: &ThreadContext) -> Result<()> {
         self.check_ready()?;
         let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
-        self.gate.open()?;
         let mut guard = self.thread.lock(ctx);
+        // Checked and opened under the lock that `remove` sets the flag
+        // under: either this session opens first, and the removal ends it,
+        // or the removal comes first and no session opens.
+        if guard.get().removing {
+            return Err(Error::Gone);
+        }
+        self.gate.open()?;
         guard.update(|t| t.open = true);
         if let Err(e) = self.apply_settings(guard, &hardware) {
             // The device stays closed when its source cannot be set up.
@@ -481,6 +498,28 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// and releases the hardware binding. A suspended device can be removed;
     /// it keeps its power state (see [`Device::restore`]).
     pub fn remove(&self, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
+        self.remove_ending(ctx, timeout, || {})
+    }
+
+    /// [`Device::remove`], calling `end_session` once, as soon as the
+    /// removal is decided (after that, `open` answers [`Error::Gone`]) and
+    /// before the binding is revoked, for a caller that keeps per-session
+    /// state of its own (the driver-level registry, a PM usage reference)
+    /// and must end it for the session this removal ends.
+    ///
+    /// Seed 002, reference tracking, across a hot-unplug: `end_session`
+    /// runs while this incarnation of the device still exists. A
+    /// [`Device::restore`] cannot complete until the revocation has, so it
+    /// cannot bring in a new incarnation, whose client might already have
+    /// opened, before `end_session` has ended the old session: the caller's
+    /// state can be keyed by device alone. Not called if the removal is
+    /// refused ([`Error::Gone`]: removed already, or not ready).
+    pub fn remove_ending(
+        &self,
+        ctx: &ThreadContext,
+        timeout: Timeout,
+        end_session: impl FnOnce(),
+    ) -> Result<()> {
         self.check_ready()?;
         {
             let hardware = self.hardware.try_access().ok_or(Error::Gone)?;
@@ -495,6 +534,7 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             // Best effort: the binding's own drop disables it too.
             let _ = hardware.set(false, edge);
         }
+        end_session();
         // Ordering: Release, then the give: a waiter that takes this wake-up
         // (or checks after it) sees the flag (Acquire in `wait`).
         self.removed.store(true, Ordering::Release);
@@ -574,6 +614,23 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
             t.open = false;
         });
         Ok(())
+    }
+
+    /// Holds this incarnation of the device present: until the returned
+    /// guard drops, a [`Device::remove`] waits for it (up to its timeout)
+    /// and a [`Device::restore`] answers [`Error::Busy`]. [`Error::Gone`]
+    /// if the device is removed (or a removal has begun revoking it).
+    ///
+    /// Seed 002, reference tracking: a lifecycle call that spans state
+    /// outside the device (the driver-level registry, a PM usage reference)
+    /// holds one across all of it, so that the outside state and the
+    /// device's session change within one incarnation. Without it an `open`
+    /// could attach before a removal and open the gate after the restore
+    /// that followed, into a session nobody accounts for.
+    pub fn presence(&self) -> Result<Presence<'_, K, H>> {
+        self.check_ready()?;
+        let binding = self.hardware.try_access().ok_or(Error::Gone)?;
+        Ok(Presence { _binding: binding })
     }
 
     // ---- power management (issue 13) --------------------------------------

@@ -30,7 +30,7 @@ mod settings;
 #[cfg(feature = "std")]
 pub mod host;
 
-pub use device::{Device, Stats};
+pub use device::{Device, Presence, Stats};
 pub use kernel::{EventSource, Kernel, NotificationSink};
 pub use ring::{Event, EventRing};
 pub use settings::{CloseRequest, Edge, Overflow, RawSettings, Settings};

@@ -813,6 +813,77 @@ fn restore_races_remove_open_and_waiters_without_hanging() {
     println!("{ROUNDS} remove/restore rounds, {sessions} client sessions, {raised} interrupts");
 }
 
+// ---- one incarnation per session (presence, remove_ending) ---------------------
+//
+// Seed 002, reference tracking across a hot-unplug: a caller that keeps
+// per-session state outside the device (the Zephyr driver's registry and PM
+// usage reference) must see the session open and end within one incarnation
+// of the device, or a remove and restore in between hand its state to the
+// next client (issue 13: an open device suspended under runtime PM).
+
+#[test]
+fn open_is_refused_once_a_removal_has_begun() {
+    let (rig, mock) = rig_with_mock(4);
+    let dev = rig.dev().clone();
+    let (entered, release) = (Latch::new(), Latch::new());
+    let remover = {
+        let (dev, e, r) = (dev.clone(), entered.clone(), release.clone());
+        std::thread::spawn(move || {
+            dev.remove_ending(&ctx(), NEVER, || {
+                e.open();
+                r.wait();
+            })
+        })
+    };
+    entered.wait();
+    // Decided but not yet revoked: the binding is still there, and yet a
+    // session opened now would outlive the end of sessions just run.
+    assert_eq!(dev.open(&ctx()), Err(Error::Gone));
+    assert_eq!(dev.read(&ctx(), &mut [Event::default()]), Err(Error::Closed));
+    release.open();
+    assert_eq!(remover.join().unwrap(), Ok(()));
+    assert!(!mock.enabled());
+}
+
+#[test]
+fn a_removal_ends_its_session_before_a_restore_can_complete() {
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    let mut ended = 0;
+    let removed = dev.remove_ending(&c, Timeout::NoWait, || {
+        ended += 1;
+        // Still this incarnation: no new one can be brought in yet.
+        assert_eq!(
+            dev.restore(&ctx(), || Ok(Arc::new(MockSource::default()))),
+            Err(Error::Busy)
+        );
+    });
+    assert_eq!(removed, Ok(()));
+    assert_eq!(ended, 1);
+    // A refused removal ends nothing.
+    assert_eq!(dev.remove_ending(&c, Timeout::NoWait, || ended += 1), Err(Error::Gone));
+    assert_eq!(ended, 1);
+    assert_eq!(dev.restore(&c, || Ok(Arc::new(MockSource::default()))), Ok(()));
+    assert_eq!(dev.open(&c), Ok(()));
+}
+
+#[test]
+fn a_presence_keeps_a_restore_out_until_it_drops() {
+    let (rig, _mock) = rig_with_mock(4);
+    let (dev, c) = (rig.dev(), ctx());
+    dev.open(&c).unwrap();
+    let present = dev.presence().unwrap();
+    assert_eq!(dev.remove(&c, Timeout::Millis(10)), Err(Error::TimedOut));
+    assert_eq!(dev.presence().err(), Some(Error::Gone), "removed: no new presence");
+    let fresh = || Ok(Arc::new(MockSource::default()));
+    assert_eq!(dev.restore(&c, fresh), Err(Error::Busy), "the old incarnation is held");
+    drop(present);
+    assert_eq!(dev.restore(&c, fresh), Ok(()));
+    let _again = dev.presence().unwrap();
+    assert_eq!(dev.open(&c), Ok(()), "back, closed, and open again");
+}
+
 // ---- settings, overflow, ignored events --------------------------------------
 
 #[test]

@@ -64,11 +64,21 @@ unsafe extern "C" fn z_event_counter_rs_on_event(state: *mut c_void, cycles: u32
 /// is a guard that gives it back when a later step fails, so a failed open
 /// (already open, suspended, driver deinitialised) leaks neither a driver
 /// ticket nor a PM usage count.
+///
+/// Seed 002, reference tracking across a hot-unplug: the attach and the
+/// device's open happen under one [`Presence`](event_counter::Presence), so
+/// both belong to the same incarnation of the device. Without it, a remove
+/// could end this attachment (and turn its usage reference into an owed
+/// one) and a restore bring the device back before the device's open, which
+/// then opened a session that held no usage reference: the next put
+/// suspended the open device (`read` answered `-EAGAIN`, issue 13).
 pub(crate) fn open(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
     let device = shim::device(dev).ok_or(Error::Gone)?;
     let driver = registry::driver().ok_or(Error::Gone)?;
-    // Released on drop: if the attach fails, here.
+    // Released on drop: if the attach fails, here. Taken before the
+    // presence, so that its resume action runs with nothing held.
     let usage = pm::SessionRef::acquire(dev)?;
+    let _present = device.presence()?;
     let ticket = driver.attach(ctx, shim::index(dev)).map_err(|e| match e {
         // The driver is being deinitialised: there is no device to open.
         Error::Closed => Error::Gone,
@@ -80,9 +90,10 @@ pub(crate) fn open(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
         // detached it by index meanwhile and released it there.
         if !ticket.release(ctx) {
             usage.keep();
-            // Only a `remove` detaches an open still under way: whatever
-            // this open ran into (with runtime PM, possibly a device that a
-            // restore meanwhile brought back suspended), it was removed.
+            // Only a removal (its own detach, or a close racing it)
+            // detaches an open still under way: whatever this open ran
+            // into, the device is being removed. The presence keeps a
+            // restore out until this open has returned.
             return Err(Error::Gone);
         }
         return Err(e);
@@ -93,6 +104,11 @@ pub(crate) fn open(dev: *const raw::device, ctx: &ThreadContext) -> Result<()> {
 }
 
 /// Close: close the device, then detach it from the driver-level structure.
+///
+/// Both under one [`Presence`](event_counter::Presence), as in [`open`]: the
+/// detach is by device index, and without it a remove and a restore between
+/// the device's close and the detach could let a new client attach, whose
+/// attachment this close would then end.
 pub(crate) fn close(
     dev: *const raw::device,
     ctx: &ThreadContext,
@@ -100,11 +116,15 @@ pub(crate) fn close(
     policy: ClosePolicy,
 ) -> Result<()> {
     let device = shim::device(dev).ok_or(Error::Gone)?;
+    let present = device.presence()?;
     device.close(ctx, timeout, policy)?;
     // Err(Invalid) if a `remove` detached the device meanwhile (it released
     // the usage reference then), or if it was opened around the registry.
     let detached = registry::driver()
         .is_some_and(|driver| driver.detach_index(ctx, shim::index(dev)).is_ok());
+    // The reference is counted until the put, whatever happens to the
+    // device from here on: the put needs no presence.
+    drop(present);
     if detached {
         // The attachment ended here: so does its runtime PM reference.
         pm::release_session(dev);
@@ -233,22 +253,27 @@ extern "C" fn z_event_counter_rs_notify(dev: *const raw::device) -> c_int {
     })
 }
 
-/// Remove (hot-unplug), then detach from the driver-level structure: a
+/// Remove (hot-unplug), detaching from the driver-level structure: a
 /// removed device is no longer open.
+///
+/// The detach runs inside the removal, before the binding is revoked
+/// ([`remove_ending`](event_counter::Device::remove_ending)), so no restore,
+/// and no client of the restored device, can come in between: a detach by
+/// index after the removal returned could end the next client's attachment.
 pub(crate) fn remove(dev: *const raw::device, ctx: &ThreadContext, timeout: Timeout) -> Result<()> {
     let device = shim::device(dev).ok_or(Error::Gone)?;
-    let result = device.remove(ctx, timeout);
-    if matches!(result, Ok(()) | Err(Error::TimedOut)) {
-        // Removed (even if users were still in flight). The removal ended an
-        // attachment (an open session, or an open still under way) if and
-        // only if it detaches one here; after a driver deinit none is left.
-        let ended_session = registry::driver()
+    let mut ended_session = false;
+    let result = device.remove_ending(ctx, timeout, || {
+        // The removal ended an attachment (an open session, or an open still
+        // under way, which the device now refuses) if and only if it
+        // detaches one here; after a driver deinit none is left.
+        ended_session = registry::driver()
             .is_some_and(|driver| driver.detach_index(ctx, shim::index(dev)).is_ok());
-        if ended_session {
-            // The PM core cannot suspend a removed device, so this reference
-            // is kept as owed and released by `restore` (see the C shim).
-            pm::release_session(dev);
-        }
+    });
+    if ended_session {
+        // The PM core cannot suspend a removed device, so this reference is
+        // kept as owed and released by `restore` (see the C shim).
+        pm::release_session(dev);
     }
     result
 }
