@@ -184,7 +184,8 @@ def main():
       f"run at most {max(outliers)} of 256 per figure). The ISR path runs in real interrupt "
       "context (`irq_offload()`); the read path and the locks in a thread.")
     w(f"- **Determinism.** `scripts/bench.sh` runs the perf image twice (twister, then "
-      f"twister `--test-only` on the same build). The {len(t1)} raw `BENCH` lines of the two "
+      f"a second QEMU boot of the same images with twister's command line). The {len(t1)} "
+      f"raw `BENCH` lines of the two "
       f"runs are {'**identical**' if deterministic else '**not identical**'}.")
     if not deterministic:
         w("\n" + "\n".join(diff[:20]))
