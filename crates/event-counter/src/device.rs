@@ -1,5 +1,6 @@
 //! One event-counter device: the ISR path and the thread API.
 
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use racefree::{
@@ -46,9 +47,22 @@ struct InFlight<'a, K: Kernel, H> {
 
 /// A device held present by [`Device::presence`]: a reference to its
 /// current hardware binding, used for nothing but keeping it.
+///
+/// Lifecycle calls take one on several paths, none of them hot, so taking
+/// and dropping it are calls rather than inlined code (BENCHMARKS.md
+/// figure 5: inlined, each early return of `open` and `close` carried its
+/// own copy of the release).
 #[must_use = "the device may be removed and restored as soon as this is dropped"]
 pub struct Presence<'a, K: Kernel, H> {
-    _binding: racefree::RevocableGuard<'a, H, K::Semaphore>,
+    binding: ManuallyDrop<racefree::RevocableGuard<'a, H, K::Semaphore>>,
+}
+
+impl<K: Kernel, H> Drop for Presence<'_, K, H> {
+    #[inline(never)]
+    fn drop(&mut self) {
+        // SAFETY: `binding` is dropped here only, once, and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.binding) }
+    }
 }
 
 /// What the ISR touches, under the ISR lock (seed 000's fix: every access to
@@ -627,10 +641,11 @@ impl<K: Kernel, H: EventSource, S: NotificationSink> Device<K, H, S> {
     /// device's session change within one incarnation. Without it an `open`
     /// could attach before a removal and open the gate after the restore
     /// that followed, into a session nobody accounts for.
+    #[inline(never)]
     pub fn presence(&self) -> Result<Presence<'_, K, H>> {
         self.check_ready()?;
         let binding = self.hardware.try_access().ok_or(Error::Gone)?;
-        Ok(Presence { _binding: binding })
+        Ok(Presence { binding: ManuallyDrop::new(binding) })
     }
 
     // ---- power management (issue 13) --------------------------------------
