@@ -74,6 +74,11 @@ stage_zephyr() {
 		"($(cat "$ZEPHYR_BASE/VERSION" | tr '\n' ' '))"
 	local out ran=0
 	out=$(mktemp -d "${TMPDIR:-/tmp}/event-counter-twister.XXXXXX")
+	# Twister's own cleanup keeps every configuration's logs and the whole
+	# build of a failing one: the build trees of a passing run (12 GB for both
+	# platforms, mostly Rust target directories) filled the disk of a machine
+	# that runs this at every stop.
+	local keep_failures=(--runtime-artifact-cleanup pass)
 	# Every suite under tests/, the demo (sample.yaml at the root) and the C
 	# sample, on each platform their yaml allows. The benchmark images (tag
 	# `benchmark`) are scripts/bench.sh's, not tests. One twister run per
@@ -90,7 +95,7 @@ stage_zephyr() {
 		fi
 		echo "Zephyr: Cortex-M with toolchain ${ZEPHYR_TOOLCHAIN_VARIANT:-unset}"
 		"$ZEPHYR_BASE/scripts/twister" -T . "${platforms[@]}" -e benchmark -O "$out/arm" \
-			--inline-logs -v
+			--inline-logs -v "${keep_failures[@]}"
 		ran=$((ran + 1))
 	else
 		echo "Zephyr: SKIPPED qemu_cortex_m3 - no Arm toolchain (arm-none-eabi-gcc or the Zephyr SDK)"
@@ -115,7 +120,8 @@ stage_zephyr() {
 	else
 		echo "Zephyr: RISC-V SMP with ${riscv_env[*]}"
 		env "${riscv_env[@]}" "$ZEPHYR_BASE/scripts/twister" -T . \
-			-p qemu_riscv64/qemu_virt_riscv64/smp -e benchmark -O "$out/riscv" --inline-logs -v
+			-p qemu_riscv64/qemu_virt_riscv64/smp -e benchmark -O "$out/riscv" --inline-logs -v \
+			"${keep_failures[@]}"
 		ran=$((ran + 1))
 	fi
 	echo "twister output: $out ($ran platform run(s))"
