@@ -15,6 +15,8 @@
 
 #include <drivers/event_counter.h>
 
+#include "test_common.h"
+
 #define STACK_SIZE 2048
 #define HELPERS    2
 K_THREAD_STACK_ARRAY_DEFINE(helper_stacks, HELPERS, STACK_SIZE);
@@ -45,7 +47,7 @@ static k_tid_t start_helper(int slot, struct helper *h, int prio)
 
 static void join_helper(int slot)
 {
-	zassert_ok(k_thread_join(&helper_threads[slot], K_SECONDS(5)), "helper hung");
+	zassert_ok(test_thread_join(&helper_threads[slot], K_SECONDS(5)), "helper hung");
 }
 
 /* A sink that blocks until released: an operation kept in flight on demand. */

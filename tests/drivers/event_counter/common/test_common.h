@@ -92,6 +92,30 @@ static inline k_tid_t test_thread_start_on(int cpu, struct k_thread *thread,
 }
 #endif
 
+/* Joins a thread, bounded, and returns only once the thread has left its CPU,
+ * so that its k_thread and stack may be used again (seed 002, reference
+ * tracking: an object is reused only after its last user is gone).
+ *
+ * On SMP, a k_thread_join() that had to block in Zephyr v4.0 is woken from
+ * the exiting thread's own exit path, and its caller may run on before that
+ * CPU has switched away; only a join of a thread already dead spins until
+ * its context is saved (z_sched_switch_spin, zephyrproject-rtos/zephyr#58116
+ * and #58334). A k_thread_create() on the object meanwhile puts it in the run
+ * queue while it is still another CPU's current thread: pm.lockdep on
+ * qemu_riscv64 SMP died of it once, a store fault in runq_add with the
+ * worker that the storm re-creates each round both current on CPU 1 and the
+ * run queue's tail. Hence the second call. Returns k_thread_join()'s result.
+ */
+static inline int test_thread_join(struct k_thread *thread, k_timeout_t bound)
+{
+	int ret = k_thread_join(thread, bound);
+
+	if (ret == 0) {
+		ret = k_thread_join(thread, K_NO_WAIT);
+	}
+	return ret;
+}
+
 /* Where a suite's interrupt handlers ran: the CPUs (bit per CPU) and how
  * many ran outside interrupt context (a suite asserts zero: its events must
  * come from real interrupts, seed 000's ISR-vs-thread race).

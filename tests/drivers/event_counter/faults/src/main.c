@@ -127,7 +127,7 @@ static void start_call(int slot, struct call *c, int prio)
 /* A thread that does not finish within the bound fails the test. */
 static void join_bounded(int slot, k_timeout_t bound, const char *what)
 {
-	int ret = k_thread_join(&threads[slot], bound);
+	int ret = test_thread_join(&threads[slot], bound);
 
 	if (ret != 0) {
 		k_thread_abort(&threads[slot]);

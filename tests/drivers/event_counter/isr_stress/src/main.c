@@ -90,7 +90,7 @@ static uint32_t stop_readers(void)
 		readers[i].stop = true;
 	}
 	for (int i = 0; i < READERS; i++) {
-		zassert_ok(k_thread_join(&reader_threads[i], K_SECONDS(10)), "reader hung");
+		zassert_ok(test_thread_join(&reader_threads[i], K_SECONDS(10)), "reader hung");
 		zassert_equal(readers[i].order.out_of_order, 0, "reader %d saw sequence go back", i);
 		total += readers[i].read;
 		TC_PRINT("reader %d ran on CPU mask 0x%x\n", i, readers[i].cpus);
@@ -137,7 +137,7 @@ static void run_producer(struct producer *p)
 	isr_context_clear(&isr_context);
 	test_thread_start_on(PRODUCER_CPU, &producer_thread, producer_stack, STACK_SIZE,
 			     producer_entry, p, NULL, NULL, K_PRIO_PREEMPT(5));
-	zassert_ok(k_thread_join(&producer_thread, K_MSEC(PRODUCER_BOUND_MS + 10000)),
+	zassert_ok(test_thread_join(&producer_thread, K_MSEC(PRODUCER_BOUND_MS + 10000)),
 		   "producer hung");
 	zassert_equal(p->raised, p->events, "producer ran out of time after %u", p->raised);
 	TC_PRINT("producer ran on CPU mask 0x%x, its interrupts on 0x%x\n", p->cpus,

@@ -122,7 +122,7 @@ ZTEST(event_counter_lifecycle, test_second_close_while_closing_is_ealready)
 		      -EALREADY, "a close is already in progress");
 	release_operation_in_flight();
 	join_helper(0);
-	zassert_ok(k_thread_join(&helper_threads[1], K_SECONDS(5)));
+	zassert_ok(test_thread_join(&helper_threads[1], K_SECONDS(5)));
 	zassert_ok(closer.result, "the first close drained and completed");
 }
 
@@ -177,7 +177,7 @@ ZTEST(event_counter_lifecycle, test_open_close_race)
 	start_helper(0, &a, K_PRIO_PREEMPT(5));
 	start_helper(1, &b, K_PRIO_PREEMPT(5));
 	join_helper(0);
-	zassert_ok(k_thread_join(&helper_threads[1], K_SECONDS(5)));
+	zassert_ok(test_thread_join(&helper_threads[1], K_SECONDS(5)));
 	zassert_equal(atomic_get(&race_errors), 0, "unexpected errno");
 	zassert_true(atomic_get(&race_opens) > 0);
 	zassert_equal(atomic_get(&race_opens) - atomic_get(&race_closes),
@@ -631,10 +631,10 @@ ZTEST(event_counter_lifecycle, test_cross_cpu_gate_and_revocable)
 			     xcpu_gated_calls, NULL, NULL, NULL, K_PRIO_PREEMPT(5));
 	test_thread_start_on(cpu_b, &xcpu_thread_b, xcpu_stack_b, XCPU_STACK_SIZE,
 			     xcpu_transitions, NULL, NULL, NULL, K_PRIO_PREEMPT(5));
-	ret = k_thread_join(&xcpu_thread_b, XCPU_JOIN_BOUND);
+	ret = test_thread_join(&xcpu_thread_b, XCPU_JOIN_BOUND);
 	xcpu_stop = true;
 	zassert_ok(ret, "worker B (transitions) hung");
-	zassert_ok(k_thread_join(&xcpu_thread_a, XCPU_JOIN_BOUND), "worker A (calls) hung");
+	zassert_ok(test_thread_join(&xcpu_thread_a, XCPU_JOIN_BOUND), "worker A (calls) hung");
 
 	xcpu_print("worker A (read/wait/configure/stats)", &xcpu_a);
 	xcpu_print("worker B (open/close/remove/restore)", &xcpu_b);

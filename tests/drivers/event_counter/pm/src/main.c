@@ -263,7 +263,7 @@ static void start_reader(int slot, struct reader *r, const struct device *dev, i
 
 static void join_worker(int slot)
 {
-	zassert_ok(k_thread_join(&worker_threads[slot], K_SECONDS(60)), "worker %d hung", slot);
+	zassert_ok(test_thread_join(&worker_threads[slot], K_SECONDS(60)), "worker %d hung", slot);
 }
 
 /* generated == seen + ignored + undelivered; seen == read + dropped + pending. */

@@ -122,7 +122,7 @@ static uint32_t run_storm(const struct counter_ops *ops)
 		k_sem_give(&go);
 	}
 	for (unsigned int c = 0; c < cpus; c++) {
-		zassert_ok(k_thread_join(&threads[c], K_MSEC(RUN_BOUND_MS + 10000)),
+		zassert_ok(test_thread_join(&threads[c], K_MSEC(RUN_BOUND_MS + 10000)),
 			   "incrementer %u hung", c);
 	}
 	k_timer_stop(&storm);

@@ -275,12 +275,12 @@ ZTEST(event_counter_soak, test_soak)
 	test_thread_start_on(PRODUCER_CPU, &threads[4], stacks[4], STACK_SIZE, producer_entry,
 			     &prod, NULL, NULL, K_PRIO_PREEMPT(5));
 	/* Bounded: about 4 minutes on qemu_cortex_m3 (-icount) and on the SMP target. */
-	zassert_ok(k_thread_join(&threads[4], K_SECONDS(1200)), "producer hung");
+	zassert_ok(test_thread_join(&threads[4], K_SECONDS(1200)), "producer hung");
 	zassert_equal(prod.failure, 0, "producer: unexpected %d at line %d", prod.failure,
 		      prod.failure_line);
 	stop = true;
 	for (int i = 0; i < 4; i++) {
-		zassert_ok(k_thread_join(&threads[i], K_SECONDS(30)), "thread %d hung", i);
+		zassert_ok(test_thread_join(&threads[i], K_SECONDS(30)), "thread %d hung", i);
 	}
 
 	/* GPIO device: every raised interrupt counted, every event accounted for. */
