@@ -98,13 +98,12 @@ static inline k_tid_t test_thread_start_on(int cpu, struct k_thread *thread,
  *
  * On SMP, a k_thread_join() that had to block in Zephyr v4.0 is woken from
  * the exiting thread's own exit path, and its caller may run on before that
- * CPU has switched away; only a join of a thread already dead spins until
- * its context is saved (z_sched_switch_spin, zephyrproject-rtos/zephyr#58116
- * and #58334). A k_thread_create() on the object meanwhile puts it in the run
- * queue while it is still another CPU's current thread: pm.lockdep on
- * qemu_riscv64 SMP died of it once, a store fault in runq_add with the
- * worker that the storm re-creates each round both current on CPU 1 and the
- * run queue's tail. Hence the second call. Returns k_thread_join()'s result.
+ * CPU has saved the thread's context; only a join of a thread already dead
+ * spins until it is saved (z_sched_switch_spin; zephyrproject-rtos/zephyr
+ * #58116, #58334, and #103516 for a test that re-created threads too soon).
+ * A k_thread_create() on the object meanwhile would queue it while it is
+ * still the other CPU's current thread. Hence the second call. Returns
+ * k_thread_join()'s result.
  */
 static inline int test_thread_join(struct k_thread *thread, k_timeout_t bound)
 {
