@@ -69,21 +69,29 @@ static void event_counter_gpio_isr(const struct device *port, struct gpio_callba
  * timeout (so the timer runs on after the stop) and bumps timer->status,
  * which the next k_timer_start() then zeroes. Found by the demo on
  * qemu_riscv64 SMP (counted 10 more expiries than the kernel's status said,
- * over 54 closes). So the source counts its own expiries, stops a timer that
- * came back after a stop, and the disable path waits for handlers in flight.
+ * over 54 closes). So the source counts its own expiries, and the disable
+ * path waits for the handlers in flight (seed 001: a closing flag and an
+ * in-flight count). Both are decided under timer_lock: a handler either
+ * enters before the stop, counted in flight, and the stop waits for it, or
+ * finds the timer stopped and leaves without counting or delivering (it
+ * stops the timer its own expiry re-added). Entering after the flag check
+ * without that lock let a late handler deliver after the disable had
+ * returned: the pm suite's test_8 counted one expiry more than the device
+ * saw, once the kernel ticked (cmake/qemu_riscv64_smp.conf).
  */
 static void event_counter_timer_expiry(struct k_timer *timer)
 {
 	struct event_counter_data *data = CONTAINER_OF(timer, struct event_counter_data, timer);
-	k_spinlock_key_t key;
+	k_spinlock_key_t key = k_spin_lock(&data->timer_lock);
 
-	atomic_inc(&data->timer_in_handler);
-	atomic_inc(&data->timer_generated);
-	key = k_spin_lock(&data->timer_lock);
 	if (!data->timer_running) {
 		/* Re-added by this very expiry after a stop on another CPU. */
 		k_timer_stop(timer);
+		k_spin_unlock(&data->timer_lock, key);
+		return;
 	}
+	atomic_inc(&data->timer_in_handler);
+	atomic_inc(&data->timer_generated);
 	k_spin_unlock(&data->timer_lock, key);
 	z_event_counter_rs_on_event(data->rust_state, k_cycle_get_32());
 	atomic_dec(&data->timer_in_handler);

@@ -51,7 +51,7 @@ struct event_counter_data {
 	 * it: configure calls faster than the period would starve it; found by
 	 * lifecycle's test_cross_cpu_gate_and_revocable). Rust applies settings
 	 * with its thread lock released, so calls may overlap on SMP:
-	 * `timer_lock` serialises each switch and the expiry's re-stop check.
+	 * `timer_lock` serialises each switch and each expiry's entry check.
 	 */
 	bool timer_running;
 	struct k_spinlock timer_lock;
