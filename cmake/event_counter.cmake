@@ -12,8 +12,8 @@
 get_filename_component(EVENT_COUNTER_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 list(APPEND ZEPHYR_EXTRA_MODULES ${EVENT_COUNTER_ROOT})
 
-# Zephyr v4.0 on qemu_riscv64/qemu_virt_riscv64/smp: every application here
-# gets the settings in qemu_riscv64_smp.conf there (it says why).
+# Zephyr v4.0 on qemu_riscv64/qemu_virt_riscv64/smp: every application that
+# includes this file gets the settings in qemu_riscv64_smp.conf (it says why).
 # BOARD comes from -DBOARD (west build -b, twister) or the environment.
 if(DEFINED BOARD)
   set(event_counter_board "${BOARD}")
